@@ -1,0 +1,15 @@
+/* args_env: prints its arguments and the environment variables it was given, one a line. */
+#include <stdio.h>
+
+extern char **environ;
+
+int main(int argc, char **argv) {
+    printf("argc=%d\n", argc);
+    for (int i = 0; i < argc; i++)
+        printf("argv[%d]=%s\n", i, argv[i]);
+    int n = 0;
+    for (char **e = environ; *e; e++, n++)
+        printf("env: %s\n", *e);
+    printf("envc=%d\n", n);
+    return 0;
+}

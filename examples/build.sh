@@ -1,0 +1,21 @@
+#!/bin/sh
+# Rebuilds the example .wasm files from their C and WAT sources.
+# Needs Debian's clang, lld, wasi-libc and libclang-rt-dev-wasm32 (C), and wabt (WAT).
+# The built .wasm files are committed, so running the examples never needs this script.
+# Debug sections are stripped (they do not matter to the examples); the "name" section is kept,
+# so a trap's backtrace names the functions.
+set -e
+cd "$(dirname "$0")"
+SYSROOT=${WASI_SYSROOT:-/usr}
+CC=${CC:-clang}
+for src in *.c; do
+    out=${src%.c}.wasm
+    echo "cc  $src -> $out"
+    "$CC" --target=wasm32-wasi --sysroot="$SYSROOT" -O2 -Wall -Wl,--strip-debug -o "$out" "$src" -lm
+done
+for src in *.wat; do
+    [ -e "$src" ] || continue
+    out=${src%.wat}.wasm
+    echo "wat $src -> $out"
+    wat2wasm --debug-names -o "$out" "$src"
+done

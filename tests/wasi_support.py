@@ -1,0 +1,75 @@
+"""Helpers for the WASI tests: run a module under the reference runtime (wasmtime's Python API),
+under mpwasi on CPython (in process) and under mpwasi on MicroPython (a subprocess over a littlefs
+image), each with one preopened directory, and collect stdout, stderr, exit status and the files."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE = os.path.join(ROOT, "firmware")
+EXAMPLES = os.path.join(ROOT, "examples")
+MP_SCRIPTS = os.path.join(ROOT, "tests", "mp")
+if FIRMWARE not in sys.path:
+    sys.path.insert(0, FIRMWARE)
+
+
+def example(name):
+    return os.path.join(EXAMPLES, name + ".wasm")
+
+
+def micropython_binary():
+    return shutil.which("micropython")
+
+
+def run_wasmtime(wasm_path, args=(), env=None, dirs=(), stdin=b""):
+    """Runs a WASI command under wasmtime: returns (status, stdout bytes, stderr bytes)."""
+    import wasmtime
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module.from_file(engine, wasm_path)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = os.path.join(tmp, "stdout")
+        err_path = os.path.join(tmp, "stderr")
+        in_path = os.path.join(tmp, "stdin")
+        with open(in_path, "wb") as f:
+            f.write(stdin)
+        cfg = wasmtime.WasiConfig()
+        cfg.argv = [os.path.basename(wasm_path)] + list(args)
+        cfg.env = sorted((env or {}).items())
+        for host, guest in dirs:
+            cfg.preopen_dir(host, guest)
+        cfg.stdout_file = out_path
+        cfg.stderr_file = err_path
+        cfg.stdin_file = in_path
+        store.set_wasi(cfg)
+        instance = linker.instantiate(store, module)
+        status = 0
+        try:
+            instance.exports(store)["_start"](store)
+        except wasmtime.ExitTrap as e:
+            status = e.code
+        except wasmtime.Trap:
+            status = 134
+        with open(out_path, "rb") as f:
+            out = f.read()
+        with open(err_path, "rb") as f:
+            err = f.read()
+    return status, out, err
+
+
+def snapshot(root):
+    """Everything under a host directory: {relative path: bytes, or None for a directory}."""
+    found = {}
+    for base, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(base, root)
+        for d in dirnames:
+            found[os.path.normpath(os.path.join(rel, d))] = None
+        for n in filenames:
+            with open(os.path.join(base, n), "rb") as f:
+                found[os.path.normpath(os.path.join(rel, n))] = f.read()
+    return found
