@@ -1,0 +1,1 @@
+"""Host tools for mpwasi: the `mpwasi` command (CPython only, never copied to a board)."""
