@@ -1,0 +1,1 @@
+"""Helpers that run code under the MicroPython unix port from pytest (see runner.py)."""
