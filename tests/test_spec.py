@@ -10,7 +10,6 @@ only when the engine has `mpwasi.set_tier`). The first tests check the runner it
 NaN classes, reference matching, message matching) and need no engine.
 """
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 
 from conftest import REPO, find_spec_dir, require_spec_dir
 from mp.runner import find_micropython, micropython_command
+from spec import run
 
 RUN_PY = os.path.join(REPO, "tests", "spec", "run.py")
 # The issue's numbers for the main set: 27,923 commands, of which 567 are text-format assert_malformed.
@@ -31,16 +31,6 @@ MAIN_COUNTABLE = MAIN_COMMANDS - MAIN_TEXT_MALFORMED  # 27,356
 MP_HEAP = "64M"
 BATCH_TIMEOUT = 4 * 3600  # a safety net against a hung engine only; no test depends on speed
 WORKERS = 2
-
-
-def load_runner():
-    spec = importlib.util.spec_from_file_location("mpwasi_spec_run", RUN_PY)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-run = load_runner()
 
 
 def main_scripts():

@@ -266,6 +266,33 @@ def reason_of(exc):
 
 # ---------------------------------------------------------------- the runner
 
+def _ignore(*args):
+    return None
+
+
+def make_spectest(w):
+    """The host module `spectest` of the spec scripts, built from mpwasi `w`'s public API (fresh state)."""
+
+    def hf(params):
+        return w.HostFunc(params, (), _ignore, raw=True)
+
+    return {
+        "print": hf(()),
+        "print_i32": hf(("i32",)),
+        "print_i64": hf(("i64",)),
+        "print_f32": hf(("f32",)),
+        "print_f64": hf(("f64",)),
+        "print_i32_f32": hf(("i32", "f32")),
+        "print_f64_f64": hf(("f64", "f64")),
+        "global_i32": w.Global("i32", False, 666),
+        "global_i64": w.Global("i64", False, 666),
+        "global_f32": w.Global("f32", False, 666.6),
+        "global_f64": w.Global("f64", False, 666.6),
+        "table": w.Table("funcref", 10, 20),
+        "memory": w.Memory(1, 2),
+    }
+
+
 class Failure(Exception):
     """A command did not do what the script asserts."""
 
@@ -282,7 +309,7 @@ class ScriptRunner:
         self.named = {}
         self.setup_error = None
         try:
-            spectest = self.make_spectest()
+            spectest = make_spectest(mpwasi)
         except Exception as e:  # every command of the script then fails with this
             spectest = {}
             self.setup_error = "cannot build the spectest module: %s: %s" % (type(e).__name__, e)
@@ -292,33 +319,6 @@ class ScriptRunner:
         self.skipped = 0
         self.msg_checked = 0
         self.msg_mismatched = 0
-
-    # -- the host module `spectest`
-    def make_spectest(self):
-        w = self.w
-
-        def ignore(*args):
-            return None
-
-        def hf(params):
-            return w.HostFunc(tuple(params), (), ignore, raw=True)
-
-        st = {
-            "print": hf(()),
-            "print_i32": hf(("i32",)),
-            "print_i64": hf(("i64",)),
-            "print_f32": hf(("f32",)),
-            "print_f64": hf(("f64",)),
-            "print_i32_f32": hf(("i32", "f32")),
-            "print_f64_f64": hf(("f64", "f64")),
-            "global_i32": w.Global("i32", False, 666),
-            "global_i64": w.Global("i64", False, 666),
-            "global_f32": w.Global("f32", False, 666.6),
-            "global_f64": w.Global("f64", False, 666.6),
-            "table": w.Table("funcref", 10, 20),
-            "memory": w.Memory(1, 2),
-        }
-        return st
 
     # -- modules
     def load(self, filename):

@@ -1,0 +1,1 @@
+"""The WebAssembly spec-suite runner (run.py), importable as `spec.run` with tests/ on sys.path."""
