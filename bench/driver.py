@@ -1,0 +1,194 @@
+"""Run one benchmark program under one runtime, in this process, and time it.
+
+    python3 bench/driver.py RUNTIME PROGRAM SIZE [--tier fast] [--softfloat]
+    micropython bench/driver.py mpwasi PROGRAM SIZE
+
+RUNTIME is one of:
+  mpwasi    this checkout's engine (firmware/mpwasi), on CPython or MicroPython
+  python    the hand-written Python kernel (bench/python_kernels.py), on CPython or MicroPython
+  pywasm    the pure-Python reference runtime (CPython only)
+  wasmtime  the reference JIT runtime, through its Python package (CPython only)
+PROGRAM is a name in bench/programs (fib, sieve, ..., bigmodule); SIZE is its argument.
+
+The program's standard output goes to this process's standard output, unchanged, so that
+bench/run.py can compare the outputs of all runtimes. The last line on standard error is
+the measurement:
+    BENCH load=<seconds> run=<seconds> status=<exit status>
+where `load` is decode + validate + instantiate (for wasmtime: compile + instantiate; for
+mpwasi: see _run_mpwasi) and `run` is the call of `_start` (for `python`: the kernel call).
+
+This file runs unchanged on CPython and MicroPython (no os.path, no f-strings needed).
+"""
+import sys
+
+try:
+    from time import ticks_us, ticks_diff
+
+    def now():
+        return ticks_us()
+
+    def since(t0):
+        return ticks_diff(ticks_us(), t0) / 1e6
+
+except ImportError:
+    from time import perf_counter
+
+    def now():
+        return perf_counter()
+
+    def since(t0):
+        return perf_counter() - t0
+
+
+def _dirname(path):
+    i = path.rfind("/")
+    if i < 0:
+        return "."
+    if i == 0:
+        return "/"
+    return path[:i]
+
+
+BENCH = _dirname(__file__)
+REPO = _dirname(BENCH) if BENCH not in (".", "") else ".."
+PROGRAMS = BENCH + "/programs"
+FIRMWARE = REPO + "/firmware"
+
+
+def program_path(name):
+    return PROGRAMS + "/" + name + ".wasm"
+
+
+def _run_mpwasi(path, argv, tier=None, softfloat=False):
+    """mpwasi: `load` is decode + validate + instantiate when the engine exposes the steps
+    (mpwasi.wasi), else decode + validate (mpwasi.Module) timed separately and `run` is
+    mpwasi.run() minus that."""
+    if FIRMWARE not in sys.path:
+        sys.path.insert(0, FIRMWARE)
+    import mpwasi
+
+    if softfloat:
+        import mpwasi.numeric
+
+        mpwasi.numeric.force_softfloat()
+    if tier:
+        mpwasi.set_tier(tier)
+    with open(path, "rb") as f:
+        data = f.read()
+    t0 = now()
+    module = mpwasi.Module(data)
+    load = since(t0)
+    del module, data
+    t0 = now()
+    status = mpwasi.run(path, argv[1:])
+    total = since(t0)
+    return status, load, max(total - load, 0.0)
+
+
+def _run_pywasm(path, argv):
+    import io
+
+    import pywasm
+
+    runtime = pywasm.core.Runtime()
+    wasi = pywasm.wasi.Preview1(argv, {}, {})
+    wasi.fd[1].pipe = io.BytesIO()  # pywasm's documented way to capture a WASI stream
+    wasi.bind(runtime)
+    t0 = now()
+    inst = runtime.instance_from_file(path)
+    load = since(t0)
+    t0 = now()
+    status = wasi.main(runtime, inst)
+    run = since(t0)
+    sys.stdout.write(wasi.fd[1].pipe.getvalue().decode())
+    return status, load, run
+
+
+def _run_wasmtime(path, argv):
+    import os
+    import tempfile
+
+    import wasmtime
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = os.path.join(tmp, "stdout")
+        cfg = wasmtime.WasiConfig()
+        cfg.argv = argv
+        cfg.stdout_file = out_path
+        cfg.inherit_stderr()
+        store.set_wasi(cfg)
+        t0 = now()
+        module = wasmtime.Module.from_file(engine, path)
+        inst = linker.instantiate(store, module)
+        load = since(t0)
+        start = inst.exports(store)["_start"]
+        status = 0
+        t0 = now()
+        try:
+            start(store)
+        except wasmtime.ExitTrap as e:
+            status = e.code
+        run = since(t0)
+        with open(out_path) as f:
+            sys.stdout.write(f.read())
+    return status, load, run
+
+
+def _run_python(name, size):
+    if BENCH not in sys.path:
+        sys.path.insert(0, BENCH)
+    import python_kernels
+
+    kernel = python_kernels.KERNELS.get(name)
+    if kernel is None:
+        raise ValueError("no hand-written Python kernel for %r" % name)
+    t0 = now()
+    out = kernel(size)
+    run = since(t0)
+    sys.stdout.write(out)
+    return 0, 0.0, run
+
+
+USAGE = "usage: driver.py {mpwasi,python,pywasm,wasmtime} PROGRAM SIZE [--tier T] [--softfloat]"
+
+
+def main(argv):
+    args = list(argv[1:])
+    tier = None
+    softfloat = False
+    if "--softfloat" in args:
+        args.remove("--softfloat")
+        softfloat = True
+    if "--tier" in args:
+        i = args.index("--tier")
+        if i + 1 >= len(args):
+            sys.exit(USAGE)
+        tier = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 3:
+        sys.exit(USAGE)
+    runtime, name, size = args
+    if runtime == "python":
+        status, load, run = _run_python(name, int(size))
+    else:
+        path = program_path(name)
+        wasm_argv = [name, size]
+        if runtime == "mpwasi":
+            status, load, run = _run_mpwasi(path, wasm_argv, tier, softfloat)
+        elif runtime == "pywasm":
+            status, load, run = _run_pywasm(path, wasm_argv)
+        elif runtime == "wasmtime":
+            status, load, run = _run_wasmtime(path, wasm_argv)
+        else:
+            sys.exit(USAGE)
+    if hasattr(sys.stdout, "flush"):
+        sys.stdout.flush()
+    sys.stderr.write("BENCH load=%.6f run=%.6f status=%d\n" % (load, run, status or 0))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
