@@ -4,7 +4,8 @@
     micropython -X heapsize=64M tests/spec/run.py [options] [names...]
 
 Reads the wast2json output of the core suite (`json/<name>/<name>.json` and the `.wasm` files next to
-it) from $MPWASI_SPEC_DIR, else `<repo>/../shared/spec`, and runs every command through mpwasi's
+it) from $MPWASI_SPEC_DIR, else `<repo>/../shared/spec`, imports the engine from $MPWASI_FIRMWARE,
+else `<repo>/firmware` (e.g. to test a copy built with mpy-cross), and runs every command through mpwasi's
 public API only (Module, Instance, HostFunc, Global, Memory, Table, call_bits, the errors).
 Without names it runs the 90 main-set scripts (those not starting with `simd_`).
 
@@ -99,7 +100,7 @@ def _setenv(name, value):
 
 HERE = _dirname(_normpath(_abspath(__file__)))
 REPO = _dirname(_dirname(HERE))
-FIRMWARE = REPO + "/firmware"
+FIRMWARE = _getenv("MPWASI_FIRMWARE") or (REPO + "/firmware")
 
 
 def spec_dir():
