@@ -66,8 +66,9 @@ def run_driver(cmd, timeout, env=None):
         return Measurement(error="timeout after %ds" % timeout)
     found = _BENCH_LINE.findall(p.stderr)
     if p.returncode != 0 or not found:
-        tail = (p.stderr.strip().splitlines() or ["(no output)"])[-1]
-        return Measurement(stdout=p.stdout, error="exit %d: %s" % (p.returncode, tail[:160]))
+        # MicroPython prints an uncaught exception's traceback on stdout, CPython on stderr
+        lines = p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or ["(no output)"]
+        return Measurement(stdout=p.stdout, error="exit %d: %s" % (p.returncode, lines[-1][:160]))
     load, run, status = found[-1]
     m = Measurement(stdout=p.stdout, load=float(load), run=float(run), status=int(status))
     if m.status != 0:

@@ -59,6 +59,9 @@ def program_path(name):
     return PROGRAMS + "/" + name + ".wasm"
 
 
+# Each _run_* returns (exit status, load seconds, run seconds, the program's output or None
+# when the runtime wrote it to sys.stdout itself).
+
 def _run_mpwasi(path, argv, tier=None, softfloat=False):
     """mpwasi: `load` is decode + validate + instantiate when the engine exposes the steps
     (mpwasi.wasi), else decode + validate (mpwasi.Module) timed separately and `run` is
@@ -82,7 +85,7 @@ def _run_mpwasi(path, argv, tier=None, softfloat=False):
     t0 = now()
     status = mpwasi.run(path, argv[1:])
     total = since(t0)
-    return status, load, max(total - load, 0.0)
+    return status, load, max(total - load, 0.0), None
 
 
 def _run_pywasm(path, argv):
@@ -100,8 +103,7 @@ def _run_pywasm(path, argv):
     t0 = now()
     status = wasi.main(runtime, inst)
     run = since(t0)
-    sys.stdout.write(wasi.fd[1].pipe.getvalue().decode())
-    return status, load, run
+    return status, load, run, wasi.fd[1].pipe.getvalue().decode()
 
 
 def _run_wasmtime(path, argv):
@@ -134,8 +136,8 @@ def _run_wasmtime(path, argv):
             status = e.code
         run = since(t0)
         with open(out_path) as f:
-            sys.stdout.write(f.read())
-    return status, load, run
+            out = f.read()
+    return status, load, run, out
 
 
 def _run_python(name, size):
@@ -149,8 +151,7 @@ def _run_python(name, size):
     t0 = now()
     out = kernel(size)
     run = since(t0)
-    sys.stdout.write(out)
-    return 0, 0.0, run
+    return 0, 0.0, run, out
 
 
 USAGE = "usage: driver.py {mpwasi,python,pywasm,wasmtime} PROGRAM SIZE [--tier T] [--softfloat]"
@@ -173,18 +174,20 @@ def main(argv):
         sys.exit(USAGE)
     runtime, name, size = args
     if runtime == "python":
-        status, load, run = _run_python(name, int(size))
+        status, load, run, out = _run_python(name, int(size))
     else:
         path = program_path(name)
         wasm_argv = [name, size]
         if runtime == "mpwasi":
-            status, load, run = _run_mpwasi(path, wasm_argv, tier, softfloat)
+            status, load, run, out = _run_mpwasi(path, wasm_argv, tier, softfloat)
         elif runtime == "pywasm":
-            status, load, run = _run_pywasm(path, wasm_argv)
+            status, load, run, out = _run_pywasm(path, wasm_argv)
         elif runtime == "wasmtime":
-            status, load, run = _run_wasmtime(path, wasm_argv)
+            status, load, run, out = _run_wasmtime(path, wasm_argv)
         else:
             sys.exit(USAGE)
+    if out is not None:  # the runtimes that capture the program's output
+        sys.stdout.write(out)
     if hasattr(sys.stdout, "flush"):
         sys.stdout.flush()
     sys.stderr.write("BENCH load=%.6f run=%.6f status=%d\n" % (load, run, status or 0))
