@@ -214,9 +214,13 @@ def _check_esp(profile, path, data, what):
     parts = ["%s image at flash %#x (%d segments, %d bytes)" % (chip, write_offset + image_at, len(boot.segments), boot_len)]
     rest = data[image_at + boot_len:]
     table_at = ESP_PARTITION_TABLE_OFFSET - write_offset
-    if not rest.strip(b"\xff"):
-        # a single image (only padding after it): written as it is
+    if not rest:
+        # a single image: written as it is
         return ImageInfo("esp", path, len(data), parts, write_offset=write_offset)
+    if not rest.strip(b"\xff") and write_offset + len(data) < ESP_PARTITION_TABLE_OFFSET:
+        raise FirmwareError("%s: truncated: only erased-flash padding follows the first image and the file ends at "
+                            "flash %#x, before the partition table at %#x"
+                            % (what, write_offset + len(data), ESP_PARTITION_TABLE_OFFSET))
     if len(data) < table_at + 32:
         raise FirmwareError("%s: truncated: data follows the first image but the file ends at flash %#x, before the "
                             "partition table at %#x" % (what, write_offset + len(data), ESP_PARTITION_TABLE_OFFSET))
@@ -342,7 +346,10 @@ def enter_bootloader(port, transport_factory=None):
     if transport_factory is None:
         from mpremote.transport_serial import SerialTransport as transport_factory
     try:
-        t = transport_factory(port, baudrate=115200)
+        try:
+            t = transport_factory(port, baudrate=115200, timeout=5)
+        except TypeError:   # an mpremote without the timeout argument
+            t = transport_factory(port, baudrate=115200)
     except Exception as e:
         raise FlashError("cannot open %s to put the board into BOOTSEL: %s (or hold BOOTSEL while plugging it "
                          "in, then use --drive)" % (port, e)) from None
