@@ -36,13 +36,13 @@ import benchlib  # noqa: E402
 
 # name, program, quick size, full size, what is timed
 BENCHMARKS = [
-    ("fib", "fib", 18, 24, "run"),
-    ("sieve", "sieve", 5000, 50000, "run"),
-    ("matmul", "matmul", 14, 32, "run"),
-    ("crc32", "crc32", 3000, 20000, "run"),
-    ("mandelbrot", "mandelbrot", 16, 40, "run"),
-    ("nbody", "nbody", 30, 300, "run"),
-    ("quicksort", "quicksort", 800, 5000, "run"),
+    ("fib", "fib", 20, 24, "run"),
+    ("sieve", "sieve", 10000, 50000, "run"),
+    ("matmul", "matmul", 18, 32, "run"),
+    ("crc32", "crc32", 6000, 20000, "run"),
+    ("mandelbrot", "mandelbrot", 24, 40, "run"),
+    ("nbody", "nbody", 60, 300, "run"),
+    ("quicksort", "quicksort", 1500, 5000, "run"),
     ("instantiate", "bigmodule", 1, 1, "load"),
 ]
 
