@@ -1,0 +1,27 @@
+"""mpwasi: a WebAssembly 2.0 interpreter with WASI preview1, for MicroPython boards and CPython.
+
+    import mpwasi
+    inst = mpwasi.Instance(mpwasi.Module(open("add.wasm", "rb").read()))
+    inst.exports["add"](1, 2)
+
+mpwasi.run("app.wasm", args=[...], env={...}, dirs=[(host_path, guest_name)]) runs a WASI command
+and returns its exit status.
+"""
+
+__version__ = "0.1.0"
+
+from .errors import WasmError, DecodeError, ValidationError, LinkError, Trap, Exit
+from .runtime import (Module, Instance, Function, HostFunc, Memory, Table, Global, Limits)
+from . import numeric
+
+
+def run(path, args=(), env=None, dirs=None, limits=None, **kw):
+    """Run a WASI command module (a path or its bytes); return its exit status."""
+    from . import wasi
+    return wasi.run(path, args=args, env=env, dirs=dirs, limits=limits, **kw)
+
+
+def debug(path, args=(), env=None, dirs=None, **kw):
+    """The interactive debugger prompt over a WASI module (see mpwasi.debugger)."""
+    from . import debugger as _d
+    return _d.debug(path, args=args, env=env, dirs=dirs, **kw)

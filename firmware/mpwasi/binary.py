@@ -1,0 +1,562 @@
+"""Binary decoder: module bytes -> a ModuleData of plain tuples and lists.
+
+Function bodies are not decoded here: each is kept as (start, end) offsets into the module bytes,
+with its locals already expanded into a compact list of value types. Custom sections are skipped,
+except the "name" section's function names (kept for backtraces and the debugger).
+Any malformed input raises DecodeError with the spec's wording.
+"""
+
+from .errors import DecodeError
+
+I32 = 0x7F
+I64 = 0x7E
+F32 = 0x7D
+F64 = 0x7C
+V128 = 0x7B
+FUNCREF = 0x70
+EXTERNREF = 0x6F
+NUMTYPES = (I32, I64, F32, F64)
+VALTYPES = (I32, I64, F32, F64, FUNCREF, EXTERNREF)
+REFTYPES = (FUNCREF, EXTERNREF)
+TYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", FUNCREF: "funcref",
+              EXTERNREF: "externref", V128: "v128"}
+NAME_TYPES = {"i32": I32, "i64": I64, "f32": F32, "f64": F64, "funcref": FUNCREF,
+              "externref": EXTERNREF}
+
+MAX_PAGES = 65536
+MAX_LOCALS = 50000  # more locals than this in one function is refused (no board holds them)
+
+
+class ModuleData:
+    def __init__(self, data):
+        self.data = data
+        self.types = []        # (params tuple, results tuple)
+        self.imports = []      # (module, name, kind, desc) kind 0 func 1 table 2 mem 3 global
+        self.funcs = []        # type index of each function (imported first)
+        self.tables = []       # (reftype, min, max or None) imported first
+        self.mems = []         # (min, max or None) imported first
+        self.globals = []      # (valtype, mutable) imported first
+        self.global_inits = []  # const expr of each defined global
+        self.exports = []      # (name, kind, index)
+        self.start = None
+        self.elems = []        # (mode, table, offset expr, reftype, [const exprs])  mode 0 active 1 passive 2 declarative
+        self.datas = []        # (mode, mem, offset expr, start, end)  mode 0 active 1 passive
+        self.data_count = None
+        self.codes = []        # (locals list of types, body start, body end)
+        self.n_imported_funcs = 0
+        self.n_imported_tables = 0
+        self.n_imported_mems = 0
+        self.n_imported_globals = 0
+        self.func_names = {}
+
+
+class Reader:
+    """Cursor over bytes with the LEB128 forms the binary format uses."""
+
+    def __init__(self, data, pos=0, end=None):
+        self.data = data
+        self.pos = pos
+        self.end = len(data) if end is None else end
+
+    def byte(self):
+        p = self.pos
+        if p >= self.end:
+            raise DecodeError("unexpected end")
+        self.pos = p + 1
+        return self.data[p]
+
+    def bytes(self, n):
+        p = self.pos
+        if n < 0 or p + n > self.end:
+            raise DecodeError("unexpected end")
+        self.pos = p + n
+        return self.data[p:p + n]
+
+    def u32(self):
+        return read_uleb(self, 32)
+
+    def s32(self):
+        return read_sleb(self, 32)
+
+    def s33(self):
+        return read_sleb(self, 33)
+
+    def s64(self):
+        return read_sleb(self, 64)
+
+    def name(self):
+        n = self.u32()
+        if self.pos + n > self.end:
+            raise DecodeError("unexpected end")
+        raw = self.bytes(n)
+        if not utf8_valid(raw):
+            raise DecodeError("malformed UTF-8 encoding")
+        return str(raw, "utf-8")
+
+
+def read_uleb(r, bits):
+    data = r.data
+    p = r.pos
+    end = r.end
+    result = 0
+    shift = 0
+    maxbytes = (bits + 6) // 7
+    n = 0
+    while True:
+        if p >= end:
+            raise DecodeError("unexpected end")
+        b = data[p]
+        p += 1
+        n += 1
+        if n == maxbytes:
+            if b & 0x80:
+                raise DecodeError("integer representation too long")
+            rem = bits - shift
+            if b >> rem:
+                raise DecodeError("integer too large")
+            result |= b << shift
+            break
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            break
+    r.pos = p
+    return result
+
+
+def read_sleb(r, bits):
+    data = r.data
+    p = r.pos
+    end = r.end
+    result = 0
+    shift = 0
+    maxbytes = (bits + 6) // 7
+    n = 0
+    while True:
+        if p >= end:
+            raise DecodeError("unexpected end")
+        b = data[p]
+        p += 1
+        n += 1
+        if n == maxbytes:
+            if b & 0x80:
+                raise DecodeError("integer representation too long")
+            rem = bits - shift  # bits of the value held by this last byte (1..7)
+            # the unused high bits must repeat the sign bit
+            if rem < 7:
+                top = b >> (rem - 1) & 0x7F
+                if top != 0 and top != (0x7F >> (rem - 1)):
+                    raise DecodeError("integer too large")
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if b & 0x40:
+                result -= 1 << shift
+            break
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            if b & 0x40:
+                result -= 1 << shift
+            break
+    r.pos = p
+    return result
+
+
+def utf8_valid(raw):
+    i = 0
+    n = len(raw)
+    while i < n:
+        c = raw[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            k = 1
+            lo, hi = 0x80, 0xBF
+        elif 0xE0 <= c <= 0xEF:
+            k = 2
+            lo = 0xA0 if c == 0xE0 else 0x80
+            hi = 0x9F if c == 0xED else 0xBF
+        elif 0xF0 <= c <= 0xF4:
+            k = 3
+            lo = 0x90 if c == 0xF0 else 0x80
+            hi = 0x8F if c == 0xF4 else 0xBF
+        else:
+            return False
+        if i + k >= n:
+            return False
+        b = raw[i + 1]
+        if b < lo or b > hi:
+            return False
+        for j in range(2, k + 1):
+            b = raw[i + j]
+            if b < 0x80 or b > 0xBF:
+                return False
+        i += k + 1
+    return True
+
+
+def read_valtype(r):
+    t = r.byte()
+    if t not in VALTYPES:
+        raise DecodeError("malformed value type" if t != V128 else "SIMD is not supported")
+    return t
+
+
+def read_reftype(r):
+    t = r.byte()
+    if t != FUNCREF and t != EXTERNREF:
+        raise DecodeError("malformed reference type")
+    return t
+
+
+def read_limits(r, maxval):
+    flag = r.byte()
+    if flag == 0:
+        lo = r.u32()
+        hi = None
+    elif flag == 1:
+        lo = r.u32()
+        hi = r.u32()
+    else:
+        raise DecodeError("integer too large" if flag > 3 else "malformed limits flags")
+    return lo, hi
+
+
+def read_const_expr(r):
+    """A constant expression: one instruction then `end`. Returns (opcode, immediate).
+
+    Type checking happens in validate.py; only the shape is decoded here.
+    """
+    op = r.byte()
+    if op == 0x41:
+        v = r.s32() & 0xFFFFFFFF
+    elif op == 0x42:
+        v = r.s64() & 0xFFFFFFFFFFFFFFFF
+    elif op == 0x43:
+        b = r.bytes(4)
+        v = b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24
+    elif op == 0x44:
+        b = r.bytes(8)
+        v = 0
+        for i in range(7, -1, -1):
+            v = v << 8 | b[i]
+    elif op == 0x23:
+        v = r.u32()
+    elif op == 0xD0:
+        v = read_reftype(r)
+    elif op == 0xD2:
+        v = r.u32()
+    elif op == 0x0B:
+        return (0x0B, None)  # empty expression: a type error found by the validator
+    else:
+        # some other instruction: not constant; decode nothing more, let validation report it,
+        # but the expression must still be well formed up to its `end`.
+        skip_const_tail(r, op)
+        return (op, None)
+    e = r.byte()
+    if e != 0x0B:
+        # more than one instruction: not a valid constant expression (validation error), but
+        # still consume it so decoding can go on.
+        skip_const_tail(r, e)
+        return (-1, None)
+    return (op, v)
+
+
+def skip_const_tail(r, op):
+    from .validate import skip_instr
+    depth = 0
+    while True:
+        if op == 0x0B:
+            if depth == 0:
+                return
+            depth -= 1
+        elif op in (0x02, 0x03, 0x04):
+            depth += 1
+        skip_instr(r, op)
+        op = r.byte()
+
+
+SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+
+
+def decode(data):
+    """Decode a whole module. data: bytes. Returns ModuleData."""
+    if len(data) < 4 or data[0:4] != b"\x00asm":
+        raise DecodeError("magic header not detected")
+    if len(data) < 8:
+        raise DecodeError("unexpected end")
+    if data[4:8] != b"\x01\x00\x00\x00":
+        raise DecodeError("unknown binary version")
+    m = ModuleData(data)
+    r = Reader(data, 8)
+    last = 0
+    nfuncs_declared = None
+    while r.pos < r.end:
+        sid = r.byte()
+        size = r.u32()
+        start = r.pos
+        end = start + size
+        if end > r.end:
+            raise DecodeError("section size mismatch" if sid != 0 else "unexpected end")
+        if sid == 0:
+            sr = Reader(data, start, end)
+            name = sr.name()
+            if name == "name":
+                try:
+                    read_name_section(m, Reader(data, sr.pos, end))
+                except DecodeError:
+                    pass  # a broken name section is ignored, as the spec allows
+            r.pos = end
+            continue
+        order = SECTION_ORDER.get(sid)
+        if order is None:
+            raise DecodeError("malformed section id")
+        if order <= last:
+            raise DecodeError("unexpected content after last section")
+        last = order
+        sr = Reader(data, start, end)
+        if sid == 1:
+            for _ in range(count(sr)):
+                if sr.byte() != 0x60:
+                    raise DecodeError("integer representation too long")
+                params = tuple([read_valtype(sr) for _ in range(count(sr))])
+                results = tuple([read_valtype(sr) for _ in range(count(sr))])
+                m.types.append((params, results))
+        elif sid == 2:
+            for _ in range(count(sr)):
+                mod = sr.name()
+                nm = sr.name()
+                kind = sr.byte()
+                if kind == 0:
+                    desc = sr.u32()
+                    m.funcs.append(desc)
+                    m.n_imported_funcs += 1
+                elif kind == 1:
+                    rt = read_reftype(sr)
+                    lo, hi = read_limits(sr, 0xFFFFFFFF)
+                    desc = (rt, lo, hi)
+                    m.tables.append(desc)
+                    m.n_imported_tables += 1
+                elif kind == 2:
+                    desc = read_limits(sr, MAX_PAGES)
+                    m.mems.append(desc)
+                    m.n_imported_mems += 1
+                elif kind == 3:
+                    t = read_valtype(sr)
+                    mut = sr.byte()
+                    if mut > 1:
+                        raise DecodeError("malformed mutability")
+                    desc = (t, mut)
+                    m.globals.append(desc)
+                    m.n_imported_globals += 1
+                else:
+                    raise DecodeError("malformed import kind")
+                m.imports.append((mod, nm, kind, desc))
+        elif sid == 3:
+            n = count(sr)
+            nfuncs_declared = n
+            for _ in range(n):
+                m.funcs.append(sr.u32())
+        elif sid == 4:
+            for _ in range(count(sr)):
+                rt = read_reftype(sr)
+                lo, hi = read_limits(sr, 0xFFFFFFFF)
+                m.tables.append((rt, lo, hi))
+        elif sid == 5:
+            for _ in range(count(sr)):
+                m.mems.append(read_limits(sr, MAX_PAGES))
+        elif sid == 6:
+            for _ in range(count(sr)):
+                t = read_valtype(sr)
+                mut = sr.byte()
+                if mut > 1:
+                    raise DecodeError("malformed mutability")
+                m.globals.append((t, mut))
+                m.global_inits.append(read_const_expr(sr))
+        elif sid == 7:
+            for _ in range(count(sr)):
+                nm = sr.name()
+                kind = sr.byte()
+                if kind > 3:
+                    raise DecodeError("malformed export kind")
+                m.exports.append((nm, kind, sr.u32()))
+        elif sid == 8:
+            m.start = sr.u32()
+        elif sid == 9:
+            for _ in range(count(sr)):
+                m.elems.append(read_elem(sr))
+        elif sid == 12:
+            m.data_count = sr.u32()
+        elif sid == 10:
+            n = count(sr)
+            if n != (nfuncs_declared or 0):
+                raise DecodeError("function and code section have inconsistent lengths")
+            for _ in range(n):
+                size = sr.u32()
+                bstart = sr.pos
+                bend = bstart + size
+                if bend > sr.end:
+                    raise DecodeError("unexpected end")
+                br = Reader(data, bstart, bend)
+                locs = []
+                total = 0
+                for _ in range(br.u32()):
+                    c = br.u32()
+                    t = read_valtype(br)
+                    total += c
+                    if total > 0xFFFFFFFF:
+                        raise DecodeError("too many locals")
+                    if total > MAX_LOCALS:
+                        raise DecodeError("too many locals")
+                    locs.append((c, t))
+                if bend <= br.pos or data[bend - 1] != 0x0B:
+                    raise DecodeError("END opcode expected" if bend > br.pos else "unexpected end")
+                lt = []
+                for c, t in locs:
+                    lt.extend([t] * c)
+                m.codes.append((lt, br.pos, bend))
+                sr.pos = bend
+        elif sid == 11:
+            n = count(sr)
+            if m.data_count is not None and n != m.data_count:
+                raise DecodeError("data count and data section have inconsistent lengths")
+            for _ in range(n):
+                m.datas.append(read_data(sr))
+        if sr.pos != end:
+            raise DecodeError("section size mismatch")
+        r.pos = end
+    if nfuncs_declared and not m.codes:
+        raise DecodeError("function and code section have inconsistent lengths")
+    if m.data_count is not None and m.data_count != len(m.datas) and last < 12:
+        raise DecodeError("data count and data section have inconsistent lengths")
+    return m
+
+
+def count(r):
+    n = r.u32()
+    # every element takes at least one byte: a count beyond the bytes left is malformed
+    if n > r.end - r.pos:
+        raise DecodeError("unexpected end")
+    return n
+
+
+def read_elem(r):
+    flags = r.u32()
+    if flags > 7:
+        raise DecodeError("malformed elements segment kind")
+    table = 0
+    offset = None
+    rt = FUNCREF
+    if flags & 1:
+        mode = 2 if flags & 2 else 1
+    else:
+        mode = 0
+        if flags & 2:
+            table = r.u32()
+        offset = read_const_expr(r)
+    if flags & 4:
+        # expressions
+        if flags & 3:
+            rt = read_reftype(r)
+        items = [read_const_expr(r) for _ in range(count(r))]
+    else:
+        if flags & 3:
+            if r.byte() != 0x00:
+                raise DecodeError("malformed element kind")
+        items = [(0xD2, r.u32()) for _ in range(count(r))]
+    return (mode, table, offset, rt, items)
+
+
+def read_data(r):
+    flags = r.u32()
+    mem = 0
+    offset = None
+    if flags == 0:
+        mode = 0
+        offset = read_const_expr(r)
+    elif flags == 1:
+        mode = 1
+    elif flags == 2:
+        mode = 0
+        mem = r.u32()
+        offset = read_const_expr(r)
+    else:
+        raise DecodeError("malformed data segment kind")
+    n = r.u32()
+    start = r.pos
+    if start + n > r.end:
+        raise DecodeError("unexpected end of section or function")
+    r.pos = start + n
+    return (mode, mem, offset, start, start + n)
+
+
+def read_name_section(m, r):
+    while r.pos < r.end:
+        sub = r.byte()
+        size = r.u32()
+        end = r.pos + size
+        if end > r.end:
+            return
+        if sub == 1:
+            sr = Reader(r.data, r.pos, end)
+            for _ in range(sr.u32()):
+                idx = sr.u32()
+                m.func_names[idx] = sr.name()
+        r.pos = end
+
+
+def strip_custom_sections(stream_read, keep_names=True):
+    """Read a module from a file-like reader, dropping custom sections as they stream past.
+
+    stream_read(n) returns up to n bytes. Only the sections the engine needs (and the name
+    section when keep_names) are kept in memory, so a module with megabytes of debug info loads
+    on a small board. Returns the compact module bytes.
+    """
+    head = stream_read(8)
+    parts = [head]
+    if len(head) < 8:
+        return head
+    while True:
+        b = stream_read(1)
+        if not b:
+            break
+        sid = b[0]
+        lebbytes = bytearray()
+        size = 0
+        shift = 0
+        while True:
+            c = stream_read(1)
+            if not c:
+                parts.append(b)
+                parts.append(bytes(lebbytes))
+                return b"".join(parts)
+            lebbytes.append(c[0])
+            size |= (c[0] & 0x7F) << shift
+            shift += 7
+            if not c[0] & 0x80 or len(lebbytes) >= 5:
+                break
+        if sid == 0:
+            # peek the name to keep the "name" section
+            body = None
+            if keep_names and size <= 65536:
+                body = stream_read(size)
+                if body[:5] == b"\x04name":
+                    parts.append(b)
+                    parts.append(bytes(lebbytes))
+                    parts.append(body)
+                continue
+            left = size
+            while left > 0:
+                chunk = stream_read(min(left, 4096))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            continue
+        parts.append(b)
+        parts.append(bytes(lebbytes))
+        body = stream_read(size)
+        parts.append(body)
+        if len(body) < size:
+            break
+    return b"".join(parts)

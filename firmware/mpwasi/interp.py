@@ -1,0 +1,672 @@
+"""The compact interpreter: executes function bodies in place, over the module bytes.
+
+One Python loop runs a whole call tree: a wasm call pushes four entries on a flat frame list and
+never becomes a Python call, so wasm recursion depth is bounded by the heap and by
+Limits.max_call_depth, not by the C stack. Locals live at the bottom of each frame's part of the
+single operand stack (a Python list of bit-pattern ints and references). Branches read their
+target, stack adjustment and next side-table position from the side table built by the validator.
+"""
+
+from struct import pack_into, unpack_from
+
+from .errors import Trap, Exit, WasmError
+from . import numeric
+
+UN = numeric.UN
+BIN = numeric.BIN
+M32 = 0xFFFFFFFF
+M64 = 0xFFFFFFFFFFFFFFFF
+UNLIMITED = 1 << 28
+
+# the debugger installs itself here: called with (state) when an 0xFF breakpoint byte is met
+debug_hook = None
+
+
+def uleb(code, pc):
+    result = 0
+    shift = 0
+    while True:
+        b = code[pc]
+        pc += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return result, pc
+
+
+def sleb(code, pc, bits):
+    result = 0
+    shift = 0
+    while True:
+        b = code[pc]
+        pc += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            if b & 0x40:
+                result -= 1 << shift
+            return result & ((1 << bits) - 1), pc
+
+
+def memarg(code, pc):
+    while code[pc] & 0x80:
+        pc += 1
+    return uleb(code, pc + 1)
+
+
+def _oob():
+    return Trap("out of bounds memory access")
+
+
+class Budget:
+    """Fuel and call depth of one outermost call."""
+
+    def __init__(self, limits):
+        self.fuel = limits.fuel if limits is not None else None
+        self.max_depth = limits.max_call_depth if limits is not None else 20000
+
+
+def host_call(f, s):
+    h = f.host
+    n = f.nparams
+    if n:
+        args = s[len(s) - n:]
+        del s[len(s) - n:]
+    else:
+        args = []
+    try:
+        res = h.call_bits(args)
+    except (WasmError, Exit, KeyboardInterrupt):
+        raise
+    except MemoryError:
+        raise Trap("out of memory in host function")
+    except Exception as e:
+        raise Trap("host function %s failed: %s: %s" % (f.name or f.idx, type(e).__name__, e))
+    if res:
+        s.extend(res)
+
+
+def execute(func, args, limits=None):
+    """Run wasm Function `func` with bit-pattern args; return the list of result bits."""
+    s = list(args)
+    fr = []
+    budget = Budget(limits)
+    try:
+        return _run(func, s, fr, budget)
+    except Trap as t:
+        if not t.frames:
+            t.frames = backtrace(fr, _last[0], _last[1])
+        raise
+    except RecursionError:
+        raise Trap("call stack exhausted", backtrace(fr, _last[0], _last[1]))
+    except MemoryError:
+        reason = "call stack exhausted" if len(fr) > 4000 else "out of memory"
+        fr_ = fr
+        s = None
+        raise Trap(reason, backtrace(fr_, _last[0], _last[1]))
+
+
+_last = [None, 0]
+
+
+def backtrace(fr, fn, pc):
+    out = []
+    if fn is not None:
+        out.append((fn.idx, fn.name, pc))
+    i = len(fr) - 4
+    while i >= 0 and len(out) < 64:
+        f = fr[i]
+        out.append((f.idx, f.name, fr[i + 1]))
+        i -= 4
+    return out
+
+
+def _run(fn, s, fr, budget):
+    pop = s.pop
+    push = s.append
+    fp = 0
+    if fn.local_init:
+        s.extend(fn.local_init)
+    code = fn.code
+    pc = fn.start
+    fend = fn.end
+    side = fn.side
+    stp = 0
+    inst = fn.inst
+    mem = inst.memory
+    data = mem.data if mem is not None else None
+    globs = inst.globals
+    funcs = inst.funcs
+    maxfr = budget.max_depth * 4
+    fuel_left = budget.fuel
+    if fuel_left is None:
+        fuel = UNLIMITED
+    else:
+        fuel = fuel_left if fuel_left < UNLIMITED else UNLIMITED
+        fuel_left -= fuel
+    op = 0
+    try:
+        while True:
+            op = code[pc]
+            pc += 1
+            if op < 0x45:
+                if op >= 0x20:
+                    if op == 0x20:  # local.get
+                        x = code[pc]
+                        pc += 1
+                        if x & 0x80:
+                            x, pc = uleb(code, pc - 1)
+                        push(s[fp + x])
+                    elif op == 0x41:  # i32.const
+                        x = code[pc]
+                        if x < 0x40:
+                            pc += 1
+                            push(x)
+                        else:
+                            x, pc = sleb(code, pc, 32)
+                            push(x)
+                    elif op == 0x21:  # local.set
+                        x = code[pc]
+                        pc += 1
+                        if x & 0x80:
+                            x, pc = uleb(code, pc - 1)
+                        s[fp + x] = pop()
+                    elif op == 0x22:  # local.tee
+                        x = code[pc]
+                        pc += 1
+                        if x & 0x80:
+                            x, pc = uleb(code, pc - 1)
+                        s[fp + x] = s[-1]
+                    elif op >= 0x28 and op <= 0x35:  # loads
+                        if code[pc] < 0x80 and code[pc + 1] < 0x80:
+                            off = code[pc + 1]
+                            pc += 2
+                        else:
+                            off, pc = memarg(code, pc)
+                        ea = s[-1] + off
+                        if op == 0x28:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            s[-1] = unpack_from("<I", data, ea)[0]
+                        elif op == 0x29:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            s[-1] = unpack_from("<Q", data, ea)[0]
+                        elif op == 0x2D:
+                            if ea >= len(data):
+                                raise _oob()
+                            s[-1] = data[ea]
+                        elif op == 0x2C:
+                            if ea >= len(data):
+                                raise _oob()
+                            v = data[ea]
+                            s[-1] = v | 0xFFFFFF00 if v & 0x80 else v
+                        elif op == 0x2A:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            s[-1] = unpack_from("<I", data, ea)[0]
+                        elif op == 0x2B:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            s[-1] = unpack_from("<Q", data, ea)[0]
+                        elif op == 0x2F:
+                            if ea + 2 > len(data):
+                                raise _oob()
+                            s[-1] = unpack_from("<H", data, ea)[0]
+                        elif op == 0x2E:
+                            if ea + 2 > len(data):
+                                raise _oob()
+                            v = unpack_from("<H", data, ea)[0]
+                            s[-1] = v | 0xFFFF0000 if v & 0x8000 else v
+                        elif op == 0x31:
+                            if ea >= len(data):
+                                raise _oob()
+                            s[-1] = data[ea]
+                        elif op == 0x30:
+                            if ea >= len(data):
+                                raise _oob()
+                            v = data[ea]
+                            s[-1] = v | 0xFFFFFFFFFFFFFF00 if v & 0x80 else v
+                        elif op == 0x33:
+                            if ea + 2 > len(data):
+                                raise _oob()
+                            s[-1] = unpack_from("<H", data, ea)[0]
+                        elif op == 0x32:
+                            if ea + 2 > len(data):
+                                raise _oob()
+                            v = unpack_from("<H", data, ea)[0]
+                            s[-1] = v | 0xFFFFFFFFFFFF0000 if v & 0x8000 else v
+                        elif op == 0x35:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            s[-1] = unpack_from("<I", data, ea)[0]
+                        else:  # 0x34 i64.load32_s
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            v = unpack_from("<I", data, ea)[0]
+                            s[-1] = v | 0xFFFFFFFF00000000 if v & 0x80000000 else v
+                    elif op >= 0x36 and op <= 0x3E:  # stores
+                        if code[pc] < 0x80 and code[pc + 1] < 0x80:
+                            off = code[pc + 1]
+                            pc += 2
+                        else:
+                            off, pc = memarg(code, pc)
+                        v = pop()
+                        ea = pop() + off
+                        if op == 0x36 or op == 0x38:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            pack_into("<I", data, ea, v)
+                        elif op == 0x37 or op == 0x39:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            pack_into("<Q", data, ea, v)
+                        elif op == 0x3A or op == 0x3C:
+                            if ea >= len(data):
+                                raise _oob()
+                            data[ea] = v & 0xFF
+                        elif op == 0x3B or op == 0x3D:
+                            if ea + 2 > len(data):
+                                raise _oob()
+                            pack_into("<H", data, ea, v & 0xFFFF)
+                        else:  # 0x3E i64.store32
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            pack_into("<I", data, ea, v & M32)
+                    elif op == 0x23:  # global.get
+                        x = code[pc]
+                        pc += 1
+                        if x & 0x80:
+                            x, pc = uleb(code, pc - 1)
+                        push(globs[x].bits)
+                    elif op == 0x24:  # global.set
+                        x = code[pc]
+                        pc += 1
+                        if x & 0x80:
+                            x, pc = uleb(code, pc - 1)
+                        globs[x].bits = pop()
+                    elif op == 0x42:  # i64.const
+                        x, pc = sleb(code, pc, 64)
+                        push(x)
+                    elif op == 0x43:  # f32.const
+                        push(unpack_from("<I", code, pc)[0])
+                        pc += 4
+                    elif op == 0x44:  # f64.const
+                        push(unpack_from("<Q", code, pc)[0])
+                        pc += 8
+                    elif op == 0x3F:  # memory.size
+                        pc += 1
+                        push(mem.pages)
+                    elif op == 0x40:  # memory.grow
+                        pc += 1
+                        s[-1] = mem.grow(s[-1]) & M32
+                        data = mem.data
+                    elif op == 0x25:  # table.get
+                        x, pc = uleb(code, pc)
+                        t = inst.tables[x].elems
+                        i = s[-1]
+                        if i >= len(t):
+                            raise Trap("out of bounds table access")
+                        s[-1] = t[i]
+                    elif op == 0x26:  # table.set
+                        x, pc = uleb(code, pc)
+                        t = inst.tables[x].elems
+                        v = pop()
+                        i = pop()
+                        if i >= len(t):
+                            raise Trap("out of bounds table access")
+                        t[i] = v
+                    else:
+                        raise Trap("illegal opcode %d" % op)
+                # control 0x00 - 0x1C
+                elif op == 0x0D:  # br_if
+                    if pop():
+                        keep = side[stp + 2]
+                        drop = side[stp + 3]
+                        if drop:
+                            n = len(s)
+                            del s[n - keep - drop:n - keep]
+                        pc = side[stp]
+                        stp = side[stp + 1]
+                    else:
+                        while code[pc] & 0x80:
+                            pc += 1
+                        pc += 1
+                        stp += 4
+                elif op == 0x0B:  # end
+                    if pc == fend:
+                        # return from the function
+                        nres = fn.nres
+                        if nres == 1:
+                            v = s[-1]
+                            del s[fp:]
+                            push(v)
+                        elif nres == 0:
+                            del s[fp:]
+                        else:
+                            s[fp:] = s[len(s) - nres:]
+                        if not fr:
+                            return s
+                        fp = fr.pop()
+                        stp = fr.pop()
+                        pc = fr.pop()
+                        fn = fr.pop()
+                        code = fn.code
+                        side = fn.side
+                        fend = fn.end
+                        if fn.inst is not inst:
+                            inst = fn.inst
+                            mem = inst.memory
+                            data = mem.data if mem is not None else None
+                            globs = inst.globals
+                            funcs = inst.funcs
+                elif op == 0x10 or op == 0x11:  # call, call_indirect
+                    x = code[pc]
+                    pc += 1
+                    if x & 0x80:
+                        x, pc = uleb(code, pc - 1)
+                    if op == 0x10:
+                        f = funcs[x]
+                    else:
+                        t, pc = uleb(code, pc)
+                        tab = inst.tables[t].elems
+                        i = pop()
+                        if i >= len(tab):
+                            raise Trap("undefined element")
+                        f = tab[i]
+                        if f is None:
+                            raise Trap("uninitialized element")
+                        if f.ftype != inst.types[x]:
+                            raise Trap("indirect call type mismatch")
+                    if f.host is None:
+                        if len(fr) >= maxfr:
+                            raise Trap("call stack exhausted")
+                        fuel -= 1
+                        if fuel <= 0:
+                            fuel, fuel_left = _refuel(fuel_left)
+                        fr.append(fn)
+                        fr.append(pc)
+                        fr.append(stp)
+                        fr.append(fp)
+                        fp = len(s) - f.nparams
+                        if f.local_init:
+                            s.extend(f.local_init)
+                        fn = f
+                        code = f.code
+                        pc = f.start
+                        side = f.side
+                        fend = f.end
+                        stp = 0
+                        if f.inst is not inst:
+                            inst = f.inst
+                            mem = inst.memory
+                            data = mem.data if mem is not None else None
+                            globs = inst.globals
+                            funcs = inst.funcs
+                    else:
+                        _last[0] = fn
+                        _last[1] = pc
+                        host_call(f, s)
+                        if mem is not None:
+                            data = mem.data
+                elif op == 0x0C:  # br
+                    keep = side[stp + 2]
+                    drop = side[stp + 3]
+                    if drop:
+                        n = len(s)
+                        del s[n - keep - drop:n - keep]
+                    pc = side[stp]
+                    stp = side[stp + 1]
+                elif op == 0x02:  # block
+                    if code[pc] & 0x80:
+                        while code[pc] & 0x80:
+                            pc += 1
+                    pc += 1
+                elif op == 0x03:  # loop: fuel is counted on every iteration
+                    fuel -= 1
+                    if fuel <= 0:
+                        fuel, fuel_left = _refuel(fuel_left)
+                    if code[pc] & 0x80:
+                        while code[pc] & 0x80:
+                            pc += 1
+                    pc += 1
+                elif op == 0x04:  # if
+                    if pop():
+                        if code[pc] & 0x80:
+                            while code[pc] & 0x80:
+                                pc += 1
+                        pc += 1
+                        stp += 4
+                    else:
+                        pc = side[stp]
+                        stp = side[stp + 1]
+                elif op == 0x05:  # else: the then-branch is done, jump to the end
+                    pc = side[stp]
+                    stp = side[stp + 1]
+                elif op == 0x1A:  # drop
+                    pop()
+                elif op == 0x1B or op == 0x1C:  # select
+                    if op == 0x1C:
+                        pc += 2
+                    c = pop()
+                    b = pop()
+                    if not c:
+                        s[-1] = b
+                elif op == 0x0E:  # br_table
+                    n = code[pc]
+                    pc += 1
+                    if n & 0x80:
+                        n, pc = uleb(code, pc - 1)
+                    i = pop()
+                    if i > n:
+                        i = n
+                    e = stp + 4 * i
+                    keep = side[e + 2]
+                    drop = side[e + 3]
+                    if drop:
+                        n = len(s)
+                        del s[n - keep - drop:n - keep]
+                    pc = side[e]
+                    stp = side[e + 1]
+                elif op == 0x0F:  # return
+                    pc = fend - 1
+                elif op == 0x01:  # nop
+                    pass
+                elif op == 0x00:
+                    raise Trap("unreachable")
+                else:
+                    raise Trap("illegal opcode %d" % op)
+            elif op <= 0xC4:
+                if op == 0x6A:  # i32.add
+                    b = pop()
+                    s[-1] = (s[-1] + b) & M32
+                elif op == 0x6B:  # i32.sub
+                    b = pop()
+                    s[-1] = (s[-1] - b) & M32
+                elif op == 0x45:  # i32.eqz
+                    s[-1] = 0 if s[-1] else 1
+                elif op == 0x71:  # i32.and
+                    b = pop()
+                    s[-1] &= b
+                elif op == 0x46:  # i32.eq
+                    b = pop()
+                    s[-1] = 1 if s[-1] == b else 0
+                elif op == 0x47:  # i32.ne
+                    b = pop()
+                    s[-1] = 1 if s[-1] != b else 0
+                elif op == 0x49:  # i32.lt_u
+                    b = pop()
+                    s[-1] = 1 if s[-1] < b else 0
+                elif op == 0x48:  # i32.lt_s
+                    b = pop()
+                    s[-1] = 1 if (s[-1] ^ 0x80000000) < (b ^ 0x80000000) else 0
+                elif op == 0x4A:  # i32.gt_s
+                    b = pop()
+                    s[-1] = 1 if (s[-1] ^ 0x80000000) > (b ^ 0x80000000) else 0
+                elif op == 0x4B:  # i32.gt_u
+                    b = pop()
+                    s[-1] = 1 if s[-1] > b else 0
+                elif op == 0x74:  # i32.shl
+                    b = pop()
+                    s[-1] = (s[-1] << (b & 31)) & M32
+                elif op == 0x76:  # i32.shr_u
+                    b = pop()
+                    s[-1] >>= (b & 31)
+                elif op == 0x72:  # i32.or
+                    b = pop()
+                    s[-1] |= b
+                elif op == 0x73:  # i32.xor
+                    b = pop()
+                    s[-1] ^= b
+                elif op == 0x6C:  # i32.mul
+                    b = pop()
+                    s[-1] = (s[-1] * b) & M32
+                elif op == 0x7C:  # i64.add
+                    b = pop()
+                    s[-1] = (s[-1] + b) & M64
+                else:
+                    g = BIN[op]
+                    if g is not None:
+                        b = pop()
+                        s[-1] = g(s[-1], b)
+                    else:
+                        s[-1] = UN[op](s[-1])
+            elif op == 0xFC:
+                x = code[pc]
+                pc += 1
+                if x & 0x80:
+                    x, pc = uleb(code, pc - 1)
+                if x < 8:
+                    s[-1] = UN[0xE0 + x](s[-1])
+                else:
+                    pc = _bulk(x, code, pc, s, inst)
+                    if mem is not None:
+                        data = mem.data
+            elif op == 0xD0:  # ref.null
+                pc += 1
+                push(None)
+            elif op == 0xD1:  # ref.is_null
+                s[-1] = 1 if s[-1] is None else 0
+            elif op == 0xD2:  # ref.func
+                x, pc = uleb(code, pc)
+                push(funcs[x])
+            elif op == 0xFF and debug_hook is not None:
+                # a breakpoint the debugger patched into its copy of the code
+                pc -= 1
+                st = (fn, pc, stp, fp, s, fr)
+                debug_hook(st)
+                # the hook restores the original byte (and re-arms it later)
+            else:
+                raise Trap("illegal opcode %d" % op)
+    except Trap:
+        _last[0] = fn
+        _last[1] = pc - 1
+        raise
+    except (RecursionError, MemoryError):
+        _last[0] = fn
+        _last[1] = pc - 1
+        raise
+    except KeyboardInterrupt:
+        _last[0] = fn
+        _last[1] = pc - 1
+        raise
+
+
+def _refuel(fuel_left):
+    if fuel_left is None:
+        return UNLIMITED, None
+    if fuel_left <= 0:
+        raise Trap("fuel exhausted")
+    n = fuel_left if fuel_left < UNLIMITED else UNLIMITED
+    return n, fuel_left - n
+
+
+def _bulk(x, code, pc, s, inst):
+    """The 0xFC-prefixed memory and table instructions (x >= 8)."""
+    if x == 8:  # memory.init
+        seg, pc = uleb(code, pc)
+        pc += 1
+        n = s.pop()
+        src = s.pop()
+        dst = s.pop()
+        d = inst.datas[seg]
+        data = inst.memory.data
+        if d is None:
+            ln = 0
+        else:
+            ln = d[1] - d[0]
+        if src + n > ln or dst + n > len(data):
+            raise _oob()
+        if n:
+            data[dst:dst + n] = inst.module.data[d[0] + src:d[0] + src + n]
+    elif x == 9:  # data.drop
+        seg, pc = uleb(code, pc)
+        inst.datas[seg] = None
+    elif x == 10:  # memory.copy
+        pc += 2
+        n = s.pop()
+        src = s.pop()
+        dst = s.pop()
+        data = inst.memory.data
+        if src + n > len(data) or dst + n > len(data):
+            raise _oob()
+        if n:
+            data[dst:dst + n] = data[src:src + n]
+    elif x == 11:  # memory.fill
+        pc += 1
+        n = s.pop()
+        v = s.pop()
+        dst = s.pop()
+        data = inst.memory.data
+        if dst + n > len(data):
+            raise _oob()
+        if n:
+            data[dst:dst + n] = bytes((v & 0xFF,)) * n
+    elif x == 12:  # table.init
+        seg, pc = uleb(code, pc)
+        t, pc = uleb(code, pc)
+        n = s.pop()
+        src = s.pop()
+        dst = s.pop()
+        items = inst.elems[seg]
+        if items is None:
+            items = ()
+        tab = inst.tables[t].elems
+        if src + n > len(items) or dst + n > len(tab):
+            raise Trap("out of bounds table access")
+        tab[dst:dst + n] = items[src:src + n]
+    elif x == 13:  # elem.drop
+        seg, pc = uleb(code, pc)
+        inst.elems[seg] = None
+    elif x == 14:  # table.copy
+        t1, pc = uleb(code, pc)
+        t2, pc = uleb(code, pc)
+        n = s.pop()
+        src = s.pop()
+        dst = s.pop()
+        a = inst.tables[t1].elems
+        b = inst.tables[t2].elems
+        if src + n > len(b) or dst + n > len(a):
+            raise Trap("out of bounds table access")
+        a[dst:dst + n] = b[src:src + n]
+    elif x == 15:  # table.grow
+        t, pc = uleb(code, pc)
+        n = s.pop()
+        v = s.pop()
+        s.append(inst.tables[t].grow(n, v) & M32)
+    elif x == 16:  # table.size
+        t, pc = uleb(code, pc)
+        s.append(len(inst.tables[t].elems))
+    elif x == 17:  # table.fill
+        t, pc = uleb(code, pc)
+        n = s.pop()
+        v = s.pop()
+        dst = s.pop()
+        tab = inst.tables[t].elems
+        if dst + n > len(tab):
+            raise Trap("out of bounds table access")
+        for i in range(dst, dst + n):
+            tab[i] = v
+    else:
+        raise Trap("illegal opcode 0xfc %d" % x)
+    return pc

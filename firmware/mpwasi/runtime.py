@@ -1,0 +1,486 @@
+"""The runtime objects: Module, Instance, Function, HostFunc, Memory, Table, Global, Limits.
+
+Instantiation links imports (checking their types), allocates memories/tables/globals,
+initialises them from the segments, and runs the start function. Values crossing this API are
+converted between Python values and the bit patterns the interpreter uses.
+"""
+
+import struct
+
+from .errors import WasmError, DecodeError, ValidationError, LinkError, Trap, Exit
+from . import binary
+from .binary import I32, I64, F32, F64, FUNCREF, EXTERNREF, TYPE_NAMES, NAME_TYPES
+from . import validate as _validate
+from . import interp
+
+PAGE = 65536
+KIND_NAMES = ("func", "table", "memory", "global")
+
+
+class Limits:
+    """Resource limits of an instance: memory bytes, wasm call depth, fuel (loop iterations + calls)."""
+
+    def __init__(self, memory_bytes=None, max_call_depth=20000, fuel=None):
+        self.memory_bytes = memory_bytes
+        self.max_call_depth = max_call_depth
+        self.fuel = fuel
+
+    def __repr__(self):
+        return "Limits(memory_bytes=%r, max_call_depth=%r, fuel=%r)" % (
+            self.memory_bytes, self.max_call_depth, self.fuel)
+
+
+# ---------------------------------------------------------------- value conversion
+
+def to_bits(t, v):
+    if t == I32:
+        if isinstance(v, float):
+            raise TypeError("i32 expects an int")
+        return int(v) & 0xFFFFFFFF
+    if t == I64:
+        if isinstance(v, float):
+            raise TypeError("i64 expects an int")
+        return int(v) & 0xFFFFFFFFFFFFFFFF
+    if t == F32:
+        try:
+            return struct.unpack("<I", struct.pack("<f", float(v)))[0]
+        except OverflowError:
+            return 0xFF800000 if v < 0 else 0x7F800000
+    if t == F64:
+        return struct.unpack("<Q", struct.pack("<d", float(v)))[0]
+    return v
+
+
+def from_bits(t, b):
+    if t == I32:
+        return b - 0x100000000 if b & 0x80000000 else b
+    if t == I64:
+        return b - 0x10000000000000000 if b & 0x8000000000000000 else b
+    if t == F32:
+        return struct.unpack("<f", struct.pack("<I", b))[0]
+    if t == F64:
+        return struct.unpack("<d", struct.pack("<Q", b))[0]
+    return b
+
+
+def _type_codes(ts):
+    out = []
+    for t in ts:
+        if isinstance(t, int):
+            out.append(t)
+        else:
+            if t not in NAME_TYPES:
+                raise ValueError("unknown value type %r" % (t,))
+            out.append(NAME_TYPES[t])
+    return tuple(out)
+
+
+def _type_names(ts):
+    return tuple([TYPE_NAMES[t] for t in ts])
+
+
+# ---------------------------------------------------------------- externs
+
+class Memory:
+    """A linear memory: `data` is a bytearray. A cap (Limits.memory_bytes) may hold fewer bytes
+    than the declared size; accesses past the cap trap and growing past it returns -1."""
+
+    def __init__(self, min=0, max=None, cap=None):
+        self.min = min
+        self.max = max
+        self.cap = cap
+        self.pages = min
+        n = min * PAGE
+        if cap is not None and n > cap:
+            n = cap
+        try:
+            self.data = bytearray(n)
+        except MemoryError:
+            raise Trap("out of memory: linear memory of %d bytes" % n)
+
+    def size(self):
+        return self.pages
+
+    def grow(self, n):
+        old = self.pages
+        new = old + n
+        limit = self.max if self.max is not None else 65536
+        if new > limit or new > 65536:
+            return -1
+        if n == 0:
+            return old
+        want = new * PAGE
+        if self.cap is not None and want > self.cap:
+            return -1
+        try:
+            self.data.extend(bytes(want - len(self.data)))
+        except MemoryError:
+            return -1
+        self.pages = new
+        return old
+
+    def read(self, addr, n):
+        if addr < 0 or addr + n > len(self.data):
+            raise Trap("out of bounds memory access")
+        return bytes(self.data[addr:addr + n])
+
+    def write(self, addr, b):
+        if addr < 0 or addr + len(b) > len(self.data):
+            raise Trap("out of bounds memory access")
+        self.data[addr:addr + len(b)] = b
+
+    @property
+    def type(self):
+        return (self.min, self.max)
+
+
+class Table:
+    def __init__(self, reftype="funcref", min=0, max=None, init=None):
+        self.reftype = reftype if isinstance(reftype, int) else NAME_TYPES[reftype]
+        self.min = min
+        self.max = max
+        self.elems = [init] * min
+
+    def size(self):
+        return len(self.elems)
+
+    def get(self, i):
+        if not 0 <= i < len(self.elems):
+            raise Trap("out of bounds table access")
+        return self.elems[i]
+
+    def set(self, i, v):
+        if not 0 <= i < len(self.elems):
+            raise Trap("out of bounds table access")
+        self.elems[i] = v
+
+    def grow(self, n, init=None):
+        old = len(self.elems)
+        new = old + n
+        limit = self.max if self.max is not None else 0xFFFFFFFF
+        if new > limit or new > 10000000:
+            return -1
+        try:
+            self.elems.extend([init] * n)
+        except MemoryError:
+            return -1
+        return old
+
+    @property
+    def type(self):
+        return (TYPE_NAMES[self.reftype], self.min, self.max)
+
+
+_NOBITS = object()
+
+
+class Global:
+    def __init__(self, valtype, mutable=False, value=0, bits=_NOBITS):
+        self.valtype = valtype if isinstance(valtype, int) else NAME_TYPES[valtype]
+        self.mutable = bool(mutable)
+        if bits is _NOBITS:
+            if value == 0 and (self.valtype == FUNCREF or self.valtype == EXTERNREF):
+                value = None
+            bits = to_bits(self.valtype, value)
+        self.bits = bits
+
+    @property
+    def value(self):
+        return from_bits(self.valtype, self.bits)
+
+    @value.setter
+    def value(self, v):
+        self.bits = to_bits(self.valtype, v)
+
+    @property
+    def type(self):
+        return (TYPE_NAMES[self.valtype], self.mutable)
+
+
+class HostFunc:
+    """A Python function a module can import.
+
+    raw=False: fn receives Python values (signed ints, floats) and returns None, a value or a
+    tuple; raw=True: bit patterns in and out (what WASI uses).
+    """
+
+    def __init__(self, params, results, fn, raw=False, name=None):
+        self.params = _type_codes(params)
+        self.results = _type_codes(results)
+        self.fn = fn
+        self.raw = raw
+        self.owner = None
+        self.name = name
+
+    @property
+    def type(self):
+        return (_type_names(self.params), _type_names(self.results))
+
+    def call_bits(self, args):
+        if self.raw:
+            r = self.fn(*args)
+        else:
+            ps = self.params
+            r = self.fn(*[from_bits(ps[i], args[i]) for i in range(len(ps))])
+        rs = self.results
+        if not rs:
+            return None
+        if len(rs) == 1:
+            if isinstance(r, (tuple, list)):
+                r = r[0]
+            return [r if self.raw else to_bits(rs[0], r)]
+        if self.raw:
+            return list(r)
+        return [to_bits(rs[i], r[i]) for i in range(len(rs))]
+
+
+class Function:
+    """A function: defined in a wasm instance (host is None) or wrapping a HostFunc."""
+
+    def __init__(self, ftype, inst=None, idx=0, host=None, name=None):
+        self.ftype = ftype  # (param codes, result codes)
+        self.inst = inst
+        self.idx = idx
+        self.host = host
+        self.name = name
+        self.nparams = len(ftype[0])
+        self.nres = len(ftype[1])
+        self.code = None
+        self.start = 0
+        self.end = 0
+        self.side = None
+        self.local_init = None
+
+    @property
+    def type(self):
+        return (_type_names(self.ftype[0]), _type_names(self.ftype[1]))
+
+    def call_bits(self, args, limits=None):
+        ps = self.ftype[0]
+        if len(args) != len(ps):
+            raise TypeError("%s expects %d arguments, got %d" % (
+                self.name or "function", len(ps), len(args)))
+        if self.host is not None:
+            r = self.host.call_bits(list(args))
+            return r if r is not None else []
+        if limits is None and self.inst is not None:
+            limits = self.inst.limits
+        s = interp.execute(self, args, limits)
+        return s
+
+    def __call__(self, *args):
+        ps = self.ftype[0]
+        rs = self.ftype[1]
+        if len(args) != len(ps):
+            raise TypeError("%s expects %d arguments, got %d" % (
+                self.name or "function", len(ps), len(args)))
+        bits = [to_bits(ps[i], args[i]) for i in range(len(ps))]
+        out = self.call_bits(bits)
+        if not rs:
+            return None
+        if len(rs) == 1:
+            return from_bits(rs[0], out[0])
+        return tuple([from_bits(rs[i], out[i]) for i in range(len(rs))])
+
+    def __repr__(self):
+        return "<wasm function %s %r>" % (self.name or self.idx, self.type)
+
+
+# ---------------------------------------------------------------- module
+
+class Module:
+    """A decoded and validated module."""
+
+    def __init__(self, data):
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        if not isinstance(data, bytes):
+            raise TypeError("Module expects bytes")
+        try:
+            m = binary.decode(data)
+            _validate.validate(m)
+        except (DecodeError, ValidationError):
+            raise
+        except MemoryError:
+            raise DecodeError("module too large for the available memory")
+        except RecursionError:
+            raise DecodeError("module nesting too deep")
+        except (IndexError, ValueError, KeyError, TypeError, OverflowError, UnicodeError) as e:
+            # the decoder checks what it reads; this is a last line so no Python error escapes
+            raise DecodeError("malformed module (%s)" % type(e).__name__)
+        self._m = m
+        self.data = data
+
+    @property
+    def imports(self):
+        return [(mod, nm, KIND_NAMES[k]) for (mod, nm, k, d) in self._m.imports]
+
+    @property
+    def exports(self):
+        return [(nm, KIND_NAMES[k]) for (nm, k, i) in self._m.exports]
+
+    @property
+    def func_names(self):
+        return self._m.func_names
+
+
+def _type_of_extern(x):
+    if isinstance(x, Function):
+        return 0
+    if isinstance(x, HostFunc):
+        return 0
+    if isinstance(x, Table):
+        return 1
+    if isinstance(x, Memory):
+        return 2
+    if isinstance(x, Global):
+        return 3
+    return -1
+
+
+def _limits_match(lo, hi, want_lo, want_hi):
+    if lo < want_lo:
+        return False
+    if want_hi is not None:
+        if hi is None or hi > want_hi:
+            return False
+    return True
+
+
+class Instance:
+    def __init__(self, module, imports=None, limits=None):
+        if isinstance(module, (bytes, bytearray)):
+            module = Module(module)
+        m = module._m
+        self.module = module
+        self.limits = limits if limits is not None else Limits()
+        self.types = m.types
+        self.funcs = []
+        self.tables = []
+        self.memory = None
+        self.globals = []
+        self.exports = {}
+        imports = imports or {}
+        owners = []
+        # ---- link imports
+        for (modname, name, kind, desc) in m.imports:
+            ns = imports.get(modname)
+            if ns is None or name not in ns:
+                raise LinkError("unknown import %s.%s" % (modname, name))
+            x = ns[name]
+            k = _type_of_extern(x)
+            if k != kind:
+                raise LinkError("incompatible import type for %s.%s" % (modname, name))
+            if kind == 0:
+                want = m.types[desc]
+                if isinstance(x, HostFunc):
+                    if (x.params, x.results) != want:
+                        raise LinkError("incompatible import type for %s.%s" % (modname, name))
+                    f = Function(want, self, len(self.funcs), host=x, name=name)
+                    if x.owner is not None and x.owner not in owners:
+                        owners.append(x.owner)
+                else:
+                    if x.ftype != want:
+                        raise LinkError("incompatible import type for %s.%s" % (modname, name))
+                    f = x
+                self.funcs.append(f)
+            elif kind == 1:
+                rt, lo, hi = desc
+                if x.reftype != rt or not _limits_match(len(x.elems), x.max, lo, hi):
+                    raise LinkError("incompatible import type for %s.%s" % (modname, name))
+                self.tables.append(x)
+            elif kind == 2:
+                lo, hi = desc
+                if not _limits_match(x.pages, x.max, lo, hi):
+                    raise LinkError("incompatible import type for %s.%s" % (modname, name))
+                self.memory = x
+            else:
+                t, mut = desc
+                if x.valtype != t or x.mutable != bool(mut):
+                    raise LinkError("incompatible import type for %s.%s" % (modname, name))
+                self.globals.append(x)
+        # ---- define functions
+        data = module.data
+        nimp = m.n_imported_funcs
+        names = m.func_names
+        for i in range(len(m.codes)):
+            idx = nimp + i
+            lt, start, end = m.codes[i]
+            f = Function(m.types[m.funcs[idx]], self, idx, name=names.get(idx))
+            f.code = data
+            f.start = start
+            f.end = end
+            f.side = m.side_tables[i]
+            if lt:
+                f.local_init = [None if t == FUNCREF or t == EXTERNREF else 0 for t in lt]
+            self.funcs.append(f)
+        for i in range(nimp):
+            if self.funcs[i].name is None and i in names and self.funcs[i].host is not None:
+                self.funcs[i].name = names[i]
+        cap = self.limits.memory_bytes
+        for (lo, hi) in m.mems[m.n_imported_mems:]:
+            self.memory = Memory(lo, hi, cap)
+        for (rt, lo, hi) in m.tables[m.n_imported_tables:]:
+            if lo > 10000000:
+                raise Trap("out of memory: table of %d elements" % lo)
+            self.tables.append(Table(rt, lo, hi))
+        ngi = m.n_imported_globals
+        for i in range(len(m.global_inits)):
+            t, mut = m.globals[ngi + i]
+            self.globals.append(Global(t, mut, bits=self._const(m.global_inits[i])))
+        # ---- exports
+        for (name, kind, idx) in m.exports:
+            if kind == 0:
+                self.exports[name] = self.funcs[idx]
+            elif kind == 1:
+                self.exports[name] = self.tables[idx]
+            elif kind == 2:
+                self.exports[name] = self.memory
+            else:
+                self.exports[name] = self.globals[idx]
+        # ---- segments (element items are resolved once, here)
+        self.elems = []
+        for (mode, tidx, offset, rt, items) in m.elems:
+            self.elems.append([self._const(it) for it in items])
+        self.datas = [(s, e) for (mode, mem, off, s, e) in m.datas]
+        for owner in owners:
+            bind = getattr(owner, "bind", None)
+            if bind is not None:
+                bind(self)
+        for i in range(len(m.elems)):
+            mode, tidx, offset, rt, items = m.elems[i]
+            if mode == 0:
+                off = self._const(offset)
+                tab = self.tables[tidx].elems
+                vals = self.elems[i]
+                if off + len(vals) > len(tab):
+                    raise Trap("out of bounds table access")
+                tab[off:off + len(vals)] = vals
+                self.elems[i] = None
+            elif mode == 2:
+                self.elems[i] = None
+        for i in range(len(m.datas)):
+            mode, mem, offset, s, e = m.datas[i]
+            if mode == 0:
+                off = self._const(offset)
+                buf = self.memory.data
+                if off + (e - s) > len(buf):
+                    raise Trap("out of bounds memory access")
+                buf[off:off + (e - s)] = data[s:e]
+                self.datas[i] = None
+        if m.start is not None:
+            self.funcs[m.start].call_bits([])
+
+    def _const(self, expr):
+        op, v = expr
+        if op == 0x23:
+            return self.globals[v].bits
+        if op == 0xD0:
+            return None
+        if op == 0xD2:
+            return self.funcs[v]
+        return v
+
+    def func_name(self, idx):
+        f = self.funcs[idx] if 0 <= idx < len(self.funcs) else None
+        return f.name if f is not None else None
