@@ -1,0 +1,139 @@
+"""The engine's command line, the same on CPython and MicroPython (with firmware/ on the path):
+
+    python3 -m mpwasi [options] module.wasm [args...]
+    micropython -m mpwasi [options] module.wasm [args...]
+
+Options (before the module):
+    --dir HOST[::GUEST]   preopen the host directory HOST as GUEST (default: HOST; `::/` names it /)
+    --env K=V             an environment variable for the guest (none are inherited)
+    --limits memory=BYTES,depth=N,fuel=N   cap linear memory (K/M suffixes), call depth, fuel
+    --softfloat           compute floats with the pure-integer IEEE code (as on single-float boards)
+    --debug               reserved for the debugger
+    -h, --help            this text
+
+The process exits with the guest's status: 0 when _start returns, n for proc_exit(n), 134 after a
+trap (its reason and wasm backtrace go to stderr), 1 if the module cannot be loaded, 2 for a usage
+error.
+"""
+import sys
+
+USAGE = ("usage: mpwasi [--dir HOST[::GUEST]]... [--env K=V]... "
+         "[--limits memory=BYTES,depth=N,fuel=N] [--softfloat] [--debug] module.wasm [args...]")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _size(text):
+    mult = 1
+    if text[-1:] in ("K", "k"):
+        mult, text = 1024, text[:-1]
+    elif text[-1:] in ("M", "m"):
+        mult, text = 1024 * 1024, text[:-1]
+    try:
+        value = int(text) * mult
+    except ValueError:
+        raise UsageError("not a number: " + text)
+    if value < 0:
+        raise UsageError("negative limit: " + text)
+    return value
+
+
+def parse_limits(text):
+    """'memory=64K,depth=200,fuel=1000000' -> {"memory_bytes":..., "max_call_depth":..., "fuel":...}"""
+    names = {"memory": "memory_bytes", "depth": "max_call_depth", "fuel": "fuel"}
+    out = {}
+    for item in text.split(","):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or key not in names or not value:
+            raise UsageError("bad --limits item %r (use memory=BYTES,depth=N,fuel=N)" % item)
+        out[names[key]] = _size(value)
+    return out
+
+
+def parse_args(argv):
+    """Command-line words (without the program name) -> options dict."""
+    opts = {"dirs": [], "env": [], "limits": None, "softfloat": False, "debug": False,
+            "module": None, "args": []}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            i += 1
+            break
+        if not word.startswith("-") or word == "-":
+            break
+        if word in ("-h", "--help"):
+            opts["help"] = True
+            return opts
+        if word == "--softfloat":
+            opts["softfloat"] = True
+            i += 1
+            continue
+        if word == "--debug":
+            opts["debug"] = True
+            i += 1
+            continue
+        name, sep, value = word.partition("=")
+        if name not in ("--dir", "--env", "--limits"):
+            raise UsageError("unknown option " + word)
+        if not sep:
+            if i + 1 >= len(argv):
+                raise UsageError(name + " needs a value")
+            value = argv[i + 1]
+            i += 2
+        else:
+            i += 1
+        if name == "--dir":
+            host, sep, guest = value.partition("::")
+            if not host:
+                raise UsageError("--dir needs a host directory")
+            opts["dirs"].append((host, guest if sep and guest else host))
+        elif name == "--env":
+            if "=" not in value or value.startswith("="):
+                raise UsageError("--env needs K=V, got " + value)
+            opts["env"].append(value)
+        else:
+            opts["limits"] = parse_limits(value)
+    if i >= len(argv):
+        raise UsageError("no module given")
+    opts["module"] = argv[i]
+    opts["args"] = list(argv[i + 1:])
+    return opts
+
+
+def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        opts = parse_args(argv)
+    except UsageError as e:
+        sys.stderr.write("mpwasi: %s\n%s\n" % (e, USAGE))
+        return 2
+    if opts.get("help"):
+        sys.stdout.write(__doc__)
+        return 0
+    if opts["softfloat"]:
+        from mpwasi import numeric
+
+        numeric.force_softfloat()
+    import mpwasi
+    from mpwasi import wasi
+
+    limits = None
+    if opts["limits"]:
+        limits = mpwasi.Limits(**opts["limits"])
+    try:
+        return wasi.run(opts["module"], opts["args"], opts["env"], opts["dirs"], limits)
+    except OSError as e:
+        sys.stderr.write("mpwasi: %s\n" % (e,))
+    except mpwasi.WasmError as e:
+        sys.stderr.write("mpwasi: %s: %s: %s\n" % (opts["module"], type(e).__name__, e))
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The differences between CPython and MicroPython that the WASI layer needs, in one place:
+clocks (realtime since 1970 whatever the port's epoch; a monotonic clock that never goes back, over
+`time.ticks_us` wrap-around on boards), sleeping, random bytes, and host errno numbers."""
+import os
+import sys
+import time
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+# Seconds from 1970-01-01 to the port's epoch: MicroPython ports count from 2000 on most boards.
+EPOCH_OFFSET_S = 0
+if time.gmtime(0)[0] == 2000:
+    EPOCH_OFFSET_S = 946684800
+_EPOCH_OFFSET_NS = EPOCH_OFFSET_S * 1000000000
+
+
+def realtime_ns():
+    """Nanoseconds since 1970-01-01 UTC."""
+    if hasattr(time, "time_ns"):
+        return time.time_ns() + _EPOCH_OFFSET_NS
+    return int(time.time()) * 1000000000 + _EPOCH_OFFSET_NS
+
+
+def epoch_s_to_ns(seconds):
+    """A file time in the port's epoch (seconds, as os.stat gives it) -> ns since 1970."""
+    if not seconds:
+        return 0
+    return int(seconds) * 1000000000 + _EPOCH_OFFSET_NS
+
+
+if hasattr(time, "ticks_us"):
+    # ticks_us wraps around (every 2**30 us, about 18 minutes, on boards): accumulate the
+    # differences so the clock keeps counting up. A gap of more than one whole period between two
+    # readings loses whole periods, but the clock still never goes back.
+    _PERIOD = time.ticks_add(0, -1) + 1
+    _last_ticks = time.ticks_us()
+    _mono_us = 0
+
+    def monotonic_ns():
+        global _last_ticks, _mono_us
+        now = time.ticks_us()
+        delta = time.ticks_diff(now, _last_ticks)
+        if delta < 0:
+            delta += _PERIOD
+        _last_ticks = now
+        _mono_us += delta
+        return _mono_us * 1000
+
+    def sleep_ns(ns):
+        if ns <= 0:
+            return
+        us = ns // 1000
+        ms = us // 1000
+        if ms:
+            time.sleep_ms(ms)
+        if us % 1000:
+            time.sleep_us(us % 1000)
+
+else:
+
+    def monotonic_ns():
+        return time.monotonic_ns()
+
+    def sleep_ns(ns):
+        if ns > 0:
+            time.sleep(ns / 1e9)
+
+
+def random_bytes(n):
+    """n bytes from the host's random source: the hardware RNG on boards."""
+    if hasattr(os, "urandom"):
+        return os.urandom(n)
+    import random
+
+    return bytes(random.getrandbits(8) for _ in range(n))
+
+
+# Host errno numbers. CPython's errno module knows them all; MicroPython's errno module lacks some
+# (ENOTDIR, ENOTEMPTY, ...) but littlefs and the unix port raise the Linux numbers for those.
+def host_errno_numbers():
+    """{name: host errno number} for the names the WASI layer translates."""
+    linux = {
+        "EPERM": 1, "ENOENT": 2, "EIO": 5, "EBADF": 9, "EAGAIN": 11, "ENOMEM": 12, "EACCES": 13,
+        "EBUSY": 16, "EEXIST": 17, "EXDEV": 18, "ENODEV": 19, "ENOTDIR": 20, "EISDIR": 21,
+        "EINVAL": 22, "EMFILE": 24, "EFBIG": 27, "ENOSPC": 28, "ESPIPE": 29, "EROFS": 30,
+        "ENAMETOOLONG": 36, "ENOTEMPTY": 39, "ELOOP": 40, "EOPNOTSUPP": 95,
+    }
+    try:
+        import errno
+    except ImportError:
+        return linux
+    for name in linux:
+        value = getattr(errno, name, None)
+        if value is not None:
+            linux[name] = value
+    return linux

@@ -1,0 +1,1123 @@
+"""WASI preview1 (`wasi_snapshot_preview1`) for mpwasi: host functions over a context holding the
+arguments, the environment, the standard streams and the preopened directories, plus `run()`, which
+runs a WASI command module and returns its exit status.
+
+All 46 preview1 functions are importable. Real: args_*, environ_*, clock_res_get, clock_time_get,
+random_get, fd_advise/allocate/close/datasync/fdstat_get/fdstat_set_flags/fdstat_set_rights/
+filestat_get/filestat_set_size/pread/prestat_get/prestat_dir_name/pwrite/read/readdir/renumber/seek/
+sync/tell/write, path_create_directory/filestat_get/open/remove_directory/rename/unlink_file,
+poll_oneoff (clocks; stdin and files), proc_exit, sched_yield. The rest answer ENOSYS.
+
+Capabilities: a path is resolved only inside the directory fd it is relative to (each directory fd
+is its own root): absolute paths and `..` past that root answer ENOTCAPABLE, and so does a symlink
+leading out (wasi_fs.py checks the real path). Rights are the ones asked for at path_open, cut to the
+directory's inheritable rights, and every call checks the right it needs (ENOTCAPABLE otherwise).
+Host functions take raw bit patterns (HostFunc raw=True) and read and write the guest memory in place
+with struct; a pointer or length outside the memory traps with "out of bounds memory access".
+"""
+import struct
+import sys
+
+from . import compat
+from . import wasi_fs
+from .wasi_fs import FT_CHAR, FT_DIR, FT_FILE, FT_UNKNOWN
+
+# --- preview1 errno values -------------------------------------------------------------------
+ESUCCESS = 0
+E2BIG = 1
+EACCES = 2
+EAGAIN = 6
+EBADF = 8
+EBUSY = 10
+EEXIST = 20
+EFBIG = 22
+EILSEQ = 25
+EINVAL = 28
+EIO = 29
+EISDIR = 31
+ELOOP = 32
+EMFILE = 33
+ENAMETOOLONG = 37
+ENODEV = 43
+ENOENT = 44
+ENOMEM = 48
+ENOSPC = 51
+ENOSYS = 52
+ENOTDIR = 54
+ENOTEMPTY = 55
+ENOTSUP = 58
+EPERM = 63
+EROFS = 69
+ESPIPE = 70
+EXDEV = 75
+ENOTCAPABLE = 76
+
+# host errno name -> preview1 errno
+_HOST_NAMES = {
+    "EPERM": EPERM, "ENOENT": ENOENT, "EIO": EIO, "EBADF": EBADF, "EAGAIN": EAGAIN,
+    "ENOMEM": ENOMEM, "EACCES": EACCES, "EBUSY": EBUSY, "EEXIST": EEXIST, "EXDEV": EXDEV,
+    "ENODEV": ENODEV, "ENOTDIR": ENOTDIR, "EISDIR": EISDIR, "EINVAL": EINVAL, "EMFILE": EMFILE,
+    "EFBIG": EFBIG, "ENOSPC": ENOSPC, "ESPIPE": ESPIPE, "EROFS": EROFS,
+    "ENAMETOOLONG": ENAMETOOLONG, "ENOTEMPTY": ENOTEMPTY, "ELOOP": ELOOP, "EOPNOTSUPP": ENOTSUP,
+}
+_FROM_HOST = {}
+for _name, _num in compat.host_errno_numbers().items():
+    _FROM_HOST[_num] = _HOST_NAMES[_name]
+
+# --- rights ----------------------------------------------------------------------------------
+R_FD_DATASYNC = 1 << 0
+R_FD_READ = 1 << 1
+R_FD_SEEK = 1 << 2
+R_FD_FDSTAT_SET_FLAGS = 1 << 3
+R_FD_SYNC = 1 << 4
+R_FD_TELL = 1 << 5
+R_FD_WRITE = 1 << 6
+R_FD_ADVISE = 1 << 7
+R_FD_ALLOCATE = 1 << 8
+R_PATH_CREATE_DIRECTORY = 1 << 9
+R_PATH_CREATE_FILE = 1 << 10
+R_PATH_LINK_SOURCE = 1 << 11
+R_PATH_LINK_TARGET = 1 << 12
+R_PATH_OPEN = 1 << 13
+R_FD_READDIR = 1 << 14
+R_PATH_READLINK = 1 << 15
+R_PATH_RENAME_SOURCE = 1 << 16
+R_PATH_RENAME_TARGET = 1 << 17
+R_PATH_FILESTAT_GET = 1 << 18
+R_PATH_FILESTAT_SET_SIZE = 1 << 19
+R_PATH_FILESTAT_SET_TIMES = 1 << 20
+R_FD_FILESTAT_GET = 1 << 21
+R_FD_FILESTAT_SET_SIZE = 1 << 22
+R_FD_FILESTAT_SET_TIMES = 1 << 23
+R_PATH_SYMLINK = 1 << 24
+R_PATH_REMOVE_DIRECTORY = 1 << 25
+R_PATH_UNLINK_FILE = 1 << 26
+R_POLL_FD_READWRITE = 1 << 27
+R_SOCK_SHUTDOWN = 1 << 28
+R_SOCK_ACCEPT = 1 << 29
+RIGHTS_ALL = (1 << 30) - 1
+
+RIGHTS_FILE = (R_FD_DATASYNC | R_FD_READ | R_FD_SEEK | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC
+               | R_FD_TELL | R_FD_WRITE | R_FD_ADVISE | R_FD_ALLOCATE | R_FD_FILESTAT_GET
+               | R_FD_FILESTAT_SET_SIZE | R_FD_FILESTAT_SET_TIMES | R_POLL_FD_READWRITE)
+RIGHTS_DIR = (R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_ADVISE | R_PATH_CREATE_DIRECTORY
+              | R_PATH_CREATE_FILE | R_PATH_LINK_SOURCE | R_PATH_LINK_TARGET | R_PATH_OPEN
+              | R_FD_READDIR | R_PATH_READLINK | R_PATH_RENAME_SOURCE | R_PATH_RENAME_TARGET
+              | R_PATH_FILESTAT_GET | R_PATH_FILESTAT_SET_SIZE | R_PATH_FILESTAT_SET_TIMES
+              | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_TIMES | R_PATH_SYMLINK
+              | R_PATH_REMOVE_DIRECTORY | R_PATH_UNLINK_FILE)
+RIGHTS_STDIO = (R_FD_READ | R_FD_WRITE | R_FD_FDSTAT_SET_FLAGS | R_FD_FILESTAT_GET
+                | R_POLL_FD_READWRITE | R_FD_SYNC | R_FD_DATASYNC)
+
+# fdflags, oflags, lookupflags
+FDFLAG_APPEND = 1
+FDFLAG_DSYNC = 2
+FDFLAG_NONBLOCK = 4
+FDFLAG_RSYNC = 8
+FDFLAG_SYNC = 16
+O_CREAT = 1
+O_DIRECTORY = 2
+O_EXCL = 4
+O_TRUNC = 8
+LOOKUP_SYMLINK_FOLLOW = 1
+
+CLOCK_REALTIME = 0
+CLOCK_MONOTONIC = 1
+CLOCK_PROCESS_CPUTIME = 2
+CLOCK_THREAD_CPUTIME = 3
+
+PATH_MAX = 1024  # longest path accepted from the guest (ENAMETOOLONG past it)
+NAME_MAX = 255  # longest path component
+MAX_FDS = 64  # open descriptors per context (EMFILE past it)
+TRAP_STATUS = 134  # exit status of a run that trapped (as wasmtime's command line: 128 + SIGABRT)
+
+_OOB = "out of bounds memory access"
+
+# Each function: name, parameter types ("i" i32, "I" i64), whether it returns an errno.
+SIGNATURES = (
+    ("args_get", "ii"), ("args_sizes_get", "ii"), ("environ_get", "ii"),
+    ("environ_sizes_get", "ii"), ("clock_res_get", "ii"), ("clock_time_get", "iIi"),
+    ("fd_advise", "iIIi"), ("fd_allocate", "iII"), ("fd_close", "i"), ("fd_datasync", "i"),
+    ("fd_fdstat_get", "ii"), ("fd_fdstat_set_flags", "ii"), ("fd_fdstat_set_rights", "iII"),
+    ("fd_filestat_get", "ii"), ("fd_filestat_set_size", "iI"),
+    ("fd_filestat_set_times", "iIIi"), ("fd_pread", "iiiIi"), ("fd_prestat_get", "ii"),
+    ("fd_prestat_dir_name", "iii"), ("fd_pwrite", "iiiIi"), ("fd_read", "iiii"),
+    ("fd_readdir", "iiiIi"), ("fd_renumber", "ii"), ("fd_seek", "iIii"), ("fd_sync", "i"),
+    ("fd_tell", "ii"), ("fd_write", "iiii"), ("path_create_directory", "iii"),
+    ("path_filestat_get", "iiiii"), ("path_filestat_set_times", "iiiiIIi"),
+    ("path_link", "iiiiiii"), ("path_open", "iiiiiIIii"), ("path_readlink", "iiiiii"),
+    ("path_remove_directory", "iii"), ("path_rename", "iiiiii"), ("path_symlink", "iiiii"),
+    ("path_unlink_file", "iii"), ("poll_oneoff", "iiii"), ("proc_exit", "i"),
+    ("proc_raise", "i"), ("sched_yield", ""), ("random_get", "ii"), ("sock_accept", "iii"),
+    ("sock_recv", "iiiiii"), ("sock_send", "iiiii"), ("sock_shutdown", "ii"),
+)
+UNSUPPORTED = ("fd_filestat_set_times", "path_filestat_set_times", "path_link", "path_readlink",
+               "path_symlink", "proc_raise", "sock_accept", "sock_recv", "sock_send",
+               "sock_shutdown")
+
+
+class WasiErrno(Exception):
+    """Raised inside a WASI function to answer with a preview1 errno."""
+
+    def __init__(self, errno):
+        Exception.__init__(self, errno)
+        self.errno = errno
+
+
+def _signed64(v):
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+class _Fd:
+    """One open descriptor: a standard stream, a directory or a file."""
+
+    def __init__(self, kind, rights, inheriting, path=None, handle=None, preopen=None):
+        self.kind = kind  # preview1 filetype
+        self.rights = rights
+        self.inheriting = inheriting
+        self.path = path  # host path (directories and files)
+        self.handle = handle  # open file object (files, standard streams)
+        self.preopen = preopen  # guest name (bytes) of a preopened directory
+        self.flags = 0  # fdflags
+        self.listing = None  # fd_readdir snapshot, taken at cookie 0
+
+
+def _binary(stream):
+    return getattr(stream, "buffer", stream)
+
+
+class Wasi:
+    """A WASI context: `imports()` gives the `wasi_snapshot_preview1` functions bound to it.
+
+    args: the whole argv (argv[0] included); env: dict or list of "K=V"; dirs: list of
+    (host_path, guest_name) preopened as fds 3, 4, ...; stdin/stdout/stderr: binary streams
+    (default: the process's)."""
+
+    def __init__(self, args=(), env=None, dirs=None, stdin=None, stdout=None, stderr=None, fs=None):
+        self.args = [_to_bytes(a) for a in args]
+        if env is None:
+            env = ()
+        elif isinstance(env, dict):
+            env = [k + "=" + v for k, v in env.items()]
+        self.env = [_to_bytes(e) for e in env]
+        self.fs = fs or wasi_fs.default_fs()
+        self.memory = None
+        self._cpu_start = compat.monotonic_ns()
+        self.fds = {
+            0: _Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_WRITE, 0,
+                   handle=_binary(stdin if stdin is not None else sys.stdin)),
+            1: _Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
+                   handle=_binary(stdout if stdout is not None else sys.stdout)),
+            2: _Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
+                   handle=_binary(stderr if stderr is not None else sys.stderr)),
+        }
+        self._default_stdin = stdin is None
+        fd = 3
+        for host, guest in dirs or ():
+            root = self.fs.root(host)
+            self.fds[fd] = _Fd(FT_DIR, RIGHTS_DIR, RIGHTS_DIR | RIGHTS_FILE, path=root,
+                               preopen=_to_bytes(guest))
+            fd += 1
+
+    # --- binding to an instance ---------------------------------------------------------------
+    def bind(self, instance):
+        """Called by Instance() before the start function: finds the exported memory."""
+        self.memory = instance.exports.get("memory")
+
+    def imports(self):
+        """{"wasi_snapshot_preview1": {name: HostFunc}} for all 46 preview1 functions."""
+        import mpwasi
+
+        global Trap, Exit
+        Trap = mpwasi.Trap
+        Exit = mpwasi.Exit
+        table = {}
+        for name, params in SIGNATURES:
+            types = tuple("i64" if c == "I" else "i32" for c in params)
+            if name == "proc_exit":
+                fn, results = self.proc_exit, ()
+            elif name in UNSUPPORTED:
+                fn, results = _enosys, ("i32",)
+            else:
+                fn, results = self._guarded(getattr(self, name)), ("i32",)
+            host = mpwasi.HostFunc(types, results, fn, raw=True)
+            host.owner = self
+            table[name] = host
+        return {"wasi_snapshot_preview1": table}
+
+    def _guarded(self, method):
+        def call(*args):
+            try:
+                return method(*args)
+            except WasiErrno as e:
+                return e.errno
+            except OSError as e:
+                return _FROM_HOST.get(e.args[0] if e.args else None, EIO)
+
+        return call
+
+    def close(self):
+        """Closes the files the guest left open and flushes the output streams."""
+        for fd, entry in list(self.fds.items()):
+            if fd > 2 and entry.handle is not None:
+                try:
+                    entry.handle.close()
+                except OSError:
+                    pass
+        self.fds = {}
+        _flush(sys.stdout)
+        _flush(sys.stderr)
+
+    # --- memory access ------------------------------------------------------------------------
+    def _mem(self, ptr, n):
+        """The memory bytearray, after checking that [ptr, ptr+n) lies inside it."""
+        memory = self.memory
+        if memory is None:
+            raise Trap(_OOB)
+        data = memory.data
+        if ptr + n > len(data):
+            raise Trap(_OOB)
+        return data
+
+    def _put32(self, ptr, value):
+        struct.pack_into("<I", self._mem(ptr, 4), ptr, value)
+
+    def _put64(self, ptr, value):
+        struct.pack_into("<Q", self._mem(ptr, 8), ptr, value)
+
+    def _iovecs(self, iovs, count):
+        m = self._mem(iovs, 8 * count)
+        out = []
+        for i in range(count):
+            buf, n = struct.unpack_from("<II", m, iovs + 8 * i)
+            self._mem(buf, n)
+            out.append((buf, n))
+        return out
+
+    # --- descriptors --------------------------------------------------------------------------
+    def _fd(self, fd, right=0):
+        entry = self.fds.get(fd)
+        if entry is None:
+            raise WasiErrno(EBADF)
+        if right and not entry.rights & right:
+            raise WasiErrno(ENOTCAPABLE)
+        return entry
+
+    def _dir(self, fd, right):
+        entry = self.fds.get(fd)
+        if entry is None:
+            raise WasiErrno(EBADF)
+        if entry.kind != FT_DIR:
+            raise WasiErrno(ENOTDIR)
+        if right and not entry.rights & right:
+            raise WasiErrno(ENOTCAPABLE)
+        return entry
+
+    def _file(self, fd, right):
+        entry = self._fd(fd, right)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EISDIR)
+        if entry.handle is None:
+            raise WasiErrno(EBADF)
+        return entry
+
+    def _new_fd(self, entry):
+        fd = 3
+        while fd in self.fds:
+            fd += 1
+        if fd >= MAX_FDS:
+            raise WasiErrno(EMFILE)
+        self.fds[fd] = entry
+        return fd
+
+    def _resolve(self, dir_entry, ptr, length, follow):
+        """A guest path relative to a directory fd -> (host path, trailing slash).
+
+        Each directory fd is the root of what it reaches: absolute paths and `..` past it answer
+        ENOTCAPABLE; empty components and `.` are skipped; NUL bytes answer EINVAL; paths longer than
+        PATH_MAX or components longer than NAME_MAX answer ENAMETOOLONG."""
+        if length > PATH_MAX:
+            self._mem(ptr, length)
+            raise WasiErrno(ENAMETOOLONG)
+        m = self._mem(ptr, length)
+        raw = bytes(memoryview(m)[ptr:ptr + length])
+        if b"\0" in raw:
+            raise WasiErrno(EINVAL)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeError:
+            raise WasiErrno(EILSEQ)
+        if not text:
+            raise WasiErrno(ENOENT)
+        if text[0] == "/":
+            raise WasiErrno(ENOTCAPABLE)
+        parts = []
+        for name in text.split("/"):
+            if name == "" or name == ".":
+                continue
+            if name == "..":
+                if not parts:
+                    raise WasiErrno(ENOTCAPABLE)
+                parts.pop()
+            elif len(name) > NAME_MAX:
+                raise WasiErrno(ENAMETOOLONG)
+            else:
+                parts.append(name)
+        trailing = text[-1] == "/" or text.endswith("/.") or text == "."
+        try:
+            path = self.fs.confine(dir_entry.path, parts, follow)
+        except wasi_fs.Escape:
+            raise WasiErrno(ENOTCAPABLE)
+        return path, trailing, parts
+
+    # --- args and environment -----------------------------------------------------------------
+    def _strings_get(self, items, ptrs, buf):
+        total = 0
+        for s in items:
+            total += len(s) + 1
+        self._mem(ptrs, 4 * len(items))
+        m = self._mem(buf, total)
+        for i, s in enumerate(items):
+            struct.pack_into("<I", m, ptrs + 4 * i, buf)
+            n = len(s)
+            m[buf:buf + n] = s
+            m[buf + n] = 0
+            buf += n + 1
+        return ESUCCESS
+
+    def _sizes_get(self, items, count_ptr, size_ptr):
+        total = 0
+        for s in items:
+            total += len(s) + 1
+        self._put32(count_ptr, len(items))
+        self._put32(size_ptr, total)
+        return ESUCCESS
+
+    def args_get(self, argv, argv_buf):
+        return self._strings_get(self.args, argv, argv_buf)
+
+    def args_sizes_get(self, argc_ptr, size_ptr):
+        return self._sizes_get(self.args, argc_ptr, size_ptr)
+
+    def environ_get(self, environ, environ_buf):
+        return self._strings_get(self.env, environ, environ_buf)
+
+    def environ_sizes_get(self, count_ptr, size_ptr):
+        return self._sizes_get(self.env, count_ptr, size_ptr)
+
+    # --- clocks, randomness, scheduling ---------------------------------------------------------
+    def _now(self, clock_id):
+        if clock_id == CLOCK_REALTIME:
+            return compat.realtime_ns()
+        if clock_id == CLOCK_MONOTONIC:
+            return compat.monotonic_ns()
+        if clock_id == CLOCK_PROCESS_CPUTIME or clock_id == CLOCK_THREAD_CPUTIME:
+            # No CPU-time clock on a board: the time since this context was made stands in.
+            return compat.monotonic_ns() - self._cpu_start
+        raise WasiErrno(EINVAL)
+
+    def clock_res_get(self, clock_id, out):
+        if clock_id > CLOCK_THREAD_CPUTIME:
+            raise WasiErrno(EINVAL)
+        self._put64(out, 1000)  # microsecond clocks on both hosts
+        return ESUCCESS
+
+    def clock_time_get(self, clock_id, precision, out):
+        self._mem(out, 8)
+        self._put64(out, self._now(clock_id))
+        return ESUCCESS
+
+    def random_get(self, buf, length):
+        m = self._mem(buf, length)
+        while length > 0:
+            n = min(length, 256)
+            m[buf:buf + n] = compat.random_bytes(n)
+            buf += n
+            length -= n
+        return ESUCCESS
+
+    def sched_yield(self):
+        return ESUCCESS
+
+    def proc_exit(self, code):
+        raise Exit(code)
+
+    # --- descriptors: reading and writing --------------------------------------------------------
+    def fd_write(self, fd, iovs, count, out):
+        entry = self._fd(fd, R_FD_WRITE)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EBADF)
+        vecs = self._iovecs(iovs, count)
+        self._mem(out, 4)
+        f = entry.handle
+        if entry.flags & FDFLAG_APPEND and entry.kind == FT_FILE:
+            f.seek(0, 2)
+        written = self._write_vecs(f, vecs)
+        if entry.kind == FT_CHAR:
+            _flush(f)
+        self._put32(out, written)
+        return ESUCCESS
+
+    def _write_vecs(self, f, vecs):
+        m = self.memory.data
+        written = 0
+        for buf, n in vecs:
+            if n:
+                w = f.write(memoryview(m)[buf:buf + n])
+                written += n if w is None else w
+        return written
+
+    def fd_pwrite(self, fd, iovs, count, offset, out):
+        entry = self._file(fd, R_FD_WRITE)
+        if entry.kind != FT_FILE:
+            raise WasiErrno(ESPIPE)
+        if not entry.rights & R_FD_SEEK:
+            raise WasiErrno(ENOTCAPABLE)
+        if offset >= (1 << 63):
+            raise WasiErrno(EINVAL)
+        vecs = self._iovecs(iovs, count)
+        self._mem(out, 4)
+        f = entry.handle
+        pos = f.tell()
+        size = wasi_fs._file_size(f)
+        if offset > size:
+            entry.handle = f = self.fs.set_size(f, entry.path, offset)
+        f.seek(offset)
+        written = self._write_vecs(f, vecs)
+        f.seek(pos)
+        self._put32(out, written)
+        return ESUCCESS
+
+    def fd_read(self, fd, iovs, count, out):
+        entry = self._fd(fd, R_FD_READ)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EISDIR)
+        vecs = self._iovecs(iovs, count)
+        self._mem(out, 4)
+        if entry.kind == FT_CHAR:
+            total = self._read_stream(entry.handle, vecs)
+        else:
+            total = self._read_vecs(entry.handle, vecs)
+        self._put32(out, total)
+        return ESUCCESS
+
+    def _read_vecs(self, f, vecs):
+        m = self.memory.data
+        total = 0
+        for buf, n in vecs:
+            if not n:
+                continue
+            got = f.readinto(memoryview(m)[buf:buf + n]) or 0
+            total += got
+            if got < n:
+                break
+        return total
+
+    def _read_stream(self, stream, vecs):
+        """Reads from a standard stream: returns what is there (a line at a time on a terminal)
+        rather than waiting for the whole buffer to fill."""
+        m = self.memory.data
+        for buf, n in vecs:
+            if not n:
+                continue
+            if not compat.MICROPYTHON:
+                reader = getattr(stream, "readinto1", None) or stream.readinto
+                return reader(memoryview(m)[buf:buf + n]) or 0
+            got = 0
+            while got < n:
+                b = stream.read(1)
+                if not b:
+                    break
+                m[buf + got] = b[0]
+                got += 1
+                if b[0] == 10:
+                    break
+            return got
+        return 0
+
+    def fd_pread(self, fd, iovs, count, offset, out):
+        entry = self._file(fd, R_FD_READ)
+        if entry.kind != FT_FILE:
+            raise WasiErrno(ESPIPE)
+        if not entry.rights & R_FD_SEEK:
+            raise WasiErrno(ENOTCAPABLE)
+        if offset >= (1 << 63):
+            raise WasiErrno(EINVAL)
+        vecs = self._iovecs(iovs, count)
+        self._mem(out, 4)
+        f = entry.handle
+        pos = f.tell()
+        f.seek(offset)
+        total = self._read_vecs(f, vecs)
+        f.seek(pos)
+        self._put32(out, total)
+        return ESUCCESS
+
+    def fd_seek(self, fd, offset, whence, out):
+        entry = self._fd(fd)
+        offset = _signed64(offset)
+        if entry.kind == FT_CHAR:
+            raise WasiErrno(ESPIPE)
+        right = R_FD_TELL if (offset == 0 and whence == 1) else R_FD_SEEK
+        if not entry.rights & (right | R_FD_SEEK):
+            raise WasiErrno(ENOTCAPABLE)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EBADF)
+        self._mem(out, 8)
+        f = entry.handle
+        if whence == 0:
+            target = offset
+        elif whence == 1:
+            target = f.tell() + offset
+        elif whence == 2:
+            target = wasi_fs._file_size(f) + offset
+        else:
+            raise WasiErrno(EINVAL)
+        if target < 0 or target >= (1 << 63):
+            raise WasiErrno(EINVAL)
+        f.seek(target)
+        self._put64(out, target)
+        return ESUCCESS
+
+    def fd_tell(self, fd, out):
+        entry = self._fd(fd, R_FD_TELL)
+        if entry.kind == FT_CHAR:
+            raise WasiErrno(ESPIPE)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EBADF)
+        self._put64(out, entry.handle.tell())
+        return ESUCCESS
+
+    def fd_close(self, fd):
+        entry = self._fd(fd)
+        del self.fds[fd]
+        if fd > 2 and entry.handle is not None:
+            entry.handle.close()
+        return ESUCCESS
+
+    def fd_renumber(self, fd, to):
+        entry = self._fd(fd)
+        target = self._fd(to)
+        if fd == to:
+            return ESUCCESS
+        if to > 2 and target.handle is not None:
+            target.handle.close()
+        self.fds[to] = entry
+        del self.fds[fd]
+        return ESUCCESS
+
+    def fd_sync(self, fd):
+        return self._sync(fd, R_FD_SYNC)
+
+    def fd_datasync(self, fd):
+        return self._sync(fd, R_FD_DATASYNC)
+
+    def _sync(self, fd, right):
+        entry = self._fd(fd, right)
+        if entry.kind == FT_FILE:
+            self.fs.sync(entry.handle)
+        elif entry.kind == FT_CHAR:
+            _flush(entry.handle)
+        return ESUCCESS
+
+    def fd_advise(self, fd, offset, length, advice):
+        entry = self._fd(fd, R_FD_ADVISE)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EBADF)
+        if advice > 5:
+            raise WasiErrno(EINVAL)
+        if entry.kind != FT_FILE:
+            raise WasiErrno(ESPIPE)
+        return ESUCCESS  # advice only: nothing to do
+
+    def fd_allocate(self, fd, offset, length):
+        entry = self._file(fd, R_FD_ALLOCATE)
+        if entry.kind != FT_FILE:
+            raise WasiErrno(ESPIPE)
+        if length == 0:
+            raise WasiErrno(EINVAL)
+        end = offset + length
+        if end >= (1 << 63):
+            raise WasiErrno(EFBIG)
+        if end > wasi_fs._file_size(entry.handle):
+            entry.handle = self.fs.set_size(entry.handle, entry.path, end)
+        return ESUCCESS
+
+    # --- descriptors: status ------------------------------------------------------------------
+    def fd_fdstat_get(self, fd, out):
+        entry = self._fd(fd)
+        struct.pack_into("<BxHxxxxQQ", self._mem(out, 24), out, entry.kind, entry.flags,
+                         entry.rights, entry.inheriting)
+        return ESUCCESS
+
+    def fd_fdstat_set_flags(self, fd, flags):
+        entry = self._fd(fd, R_FD_FDSTAT_SET_FLAGS)
+        if flags & ~(FDFLAG_APPEND | FDFLAG_NONBLOCK):
+            raise WasiErrno(ENOTSUP)
+        entry.flags = flags
+        return ESUCCESS
+
+    def fd_fdstat_set_rights(self, fd, rights, inheriting):
+        entry = self._fd(fd)
+        if rights & ~entry.rights or inheriting & ~entry.inheriting:
+            raise WasiErrno(ENOTCAPABLE)  # rights can only be dropped
+        entry.rights = rights
+        entry.inheriting = inheriting
+        return ESUCCESS
+
+    def fd_filestat_get(self, fd, out):
+        entry = self._fd(fd, R_FD_FILESTAT_GET)
+        self._mem(out, 64)
+        if entry.kind == FT_CHAR:
+            st = wasi_fs.Stat(FT_CHAR, 0, 0, 0, 1, 0, 0, 0)
+        elif entry.kind == FT_DIR:
+            st = self.fs.stat(entry.path)
+            if st is None:
+                raise WasiErrno(ENOENT)
+        else:
+            st = self.fs.fstat(entry.handle, entry.path)
+        self._put_filestat(out, st)
+        return ESUCCESS
+
+    def _put_filestat(self, out, st):
+        struct.pack_into("<QQBxxxxxxxQQQQQ", self._mem(out, 64), out, st.dev, st.ino, st.filetype,
+                         st.nlink, st.size, st.atim, st.mtim, st.ctim)
+
+    def fd_filestat_set_size(self, fd, size):
+        entry = self._file(fd, R_FD_FILESTAT_SET_SIZE)
+        if entry.kind != FT_FILE:
+            raise WasiErrno(EINVAL)
+        if size >= (1 << 63):
+            raise WasiErrno(EFBIG)
+        entry.handle = self.fs.set_size(entry.handle, entry.path, size)
+        return ESUCCESS
+
+    def fd_prestat_get(self, fd, out):
+        entry = self.fds.get(fd)
+        if entry is None or entry.preopen is None:
+            raise WasiErrno(EBADF)
+        struct.pack_into("<BxxxI", self._mem(out, 8), out, 0, len(entry.preopen))
+        return ESUCCESS
+
+    def fd_prestat_dir_name(self, fd, ptr, length):
+        entry = self.fds.get(fd)
+        if entry is None or entry.preopen is None:
+            raise WasiErrno(EBADF)
+        name = entry.preopen
+        if length < len(name):
+            raise WasiErrno(ENAMETOOLONG)
+        m = self._mem(ptr, length)
+        m[ptr:ptr + len(name)] = name
+        return ESUCCESS
+
+    def fd_readdir(self, fd, buf, length, cookie, out):
+        entry = self._fd(fd)
+        if entry.kind != FT_DIR:
+            raise WasiErrno(ENOTDIR)
+        if not entry.rights & R_FD_READDIR:
+            raise WasiErrno(ENOTCAPABLE)
+        m = self._mem(buf, length)
+        self._mem(out, 4)
+        if cookie == 0 or entry.listing is None:
+            here = self.fs.stat(entry.path)
+            entries = [(".", FT_DIR, here.ino if here else 1), ("..", FT_DIR, 1)]
+            entries.extend(self.fs.listdir(entry.path))
+            entry.listing = entries
+        entries = entry.listing
+        used = 0
+        header = bytearray(24)
+        index = cookie
+        while index < len(entries) and used < length:
+            name, kind, ino = entries[index]
+            name = name.encode("utf-8") if isinstance(name, str) else name
+            index += 1
+            struct.pack_into("<QQIBxxx", header, 0, index, ino, len(name), kind)
+            n = min(24, length - used)
+            m[buf + used:buf + used + n] = header[:n] if n < 24 else header
+            used += n
+            n = min(len(name), length - used)
+            m[buf + used:buf + used + n] = name[:n] if n < len(name) else name
+            used += n
+        if index >= len(entries):
+            entry.listing = None
+        self._put32(out, used)
+        return ESUCCESS
+
+    # --- paths ----------------------------------------------------------------------------------
+    def path_open(self, dirfd, dirflags, path, path_len, oflags, rights, inheriting, fdflags,
+                  out):
+        d = self._dir(dirfd, R_PATH_OPEN)
+        need = 0
+        if oflags & O_CREAT:
+            need |= R_PATH_CREATE_FILE
+        if oflags & O_TRUNC:
+            need |= R_PATH_FILESTAT_SET_SIZE
+        if need & ~d.rights:
+            raise WasiErrno(ENOTCAPABLE)
+        if oflags & O_CREAT and oflags & O_DIRECTORY:
+            raise WasiErrno(EINVAL)
+        follow = dirflags & LOOKUP_SYMLINK_FOLLOW
+        host, trailing, parts = self._resolve(d, path, path_len, follow)
+        self._mem(out, 4)
+        rights &= d.inheriting
+        inheriting &= d.inheriting
+        st = self.fs.stat(host, follow)
+        if st is not None and oflags & O_CREAT and oflags & O_EXCL:
+            raise WasiErrno(EEXIST)
+        if st is not None and st.filetype == wasi_fs.FT_SYMLINK:
+            raise WasiErrno(ELOOP)  # not following: a link cannot be opened
+        if st is not None and st.filetype == FT_DIR:
+            if rights & R_FD_WRITE or oflags & O_TRUNC:
+                raise WasiErrno(EISDIR)
+            entry = _Fd(FT_DIR, rights & RIGHTS_DIR, inheriting, path=host)
+        else:
+            if oflags & O_DIRECTORY or trailing:
+                raise WasiErrno(ENOTDIR if st is not None else ENOENT)
+            if st is None and not oflags & O_CREAT:
+                raise WasiErrno(ENOENT)
+            writable = rights & (R_FD_WRITE | R_FD_ALLOCATE | R_FD_FILESTAT_SET_SIZE) != 0
+            readable = rights & R_FD_READ != 0
+            if oflags & O_TRUNC and not writable:
+                writable = True  # truncating needs a writable host file; rights still apply
+            f = self.fs.open(host, readable, writable, oflags & O_CREAT, oflags & O_EXCL,
+                             oflags & O_TRUNC, follow)
+            kind = FT_FILE if st is None else st.filetype
+            if kind == FT_UNKNOWN:
+                kind = FT_FILE
+            entry = _Fd(kind, rights & RIGHTS_FILE, 0, path=host, handle=f)
+            entry.flags = fdflags & (FDFLAG_APPEND | FDFLAG_NONBLOCK)
+        try:
+            fd = self._new_fd(entry)
+        except WasiErrno:
+            if entry.handle is not None:
+                entry.handle.close()
+            raise
+        self._put32(out, fd)
+        return ESUCCESS
+
+    def path_create_directory(self, dirfd, path, path_len):
+        d = self._dir(dirfd, R_PATH_CREATE_DIRECTORY)
+        host, trailing, parts = self._resolve(d, path, path_len, False)
+        if not parts or self.fs.stat(host, False) is not None:
+            raise WasiErrno(EEXIST)
+        self.fs.mkdir(host)
+        return ESUCCESS
+
+    def path_remove_directory(self, dirfd, path, path_len):
+        d = self._dir(dirfd, R_PATH_REMOVE_DIRECTORY)
+        host, trailing, parts = self._resolve(d, path, path_len, False)
+        if not parts:
+            raise WasiErrno(EBUSY)  # the directory fd itself
+        st = self.fs.stat(host, False)
+        if st is None:
+            raise WasiErrno(ENOENT)
+        if st.filetype != FT_DIR:
+            raise WasiErrno(ENOTDIR)
+        if self.fs.listdir(host):
+            raise WasiErrno(ENOTEMPTY)
+        self.fs.rmdir(host)
+        return ESUCCESS
+
+    def path_unlink_file(self, dirfd, path, path_len):
+        d = self._dir(dirfd, R_PATH_UNLINK_FILE)
+        host, trailing, parts = self._resolve(d, path, path_len, False)
+        if not parts:
+            raise WasiErrno(EISDIR)
+        st = self.fs.stat(host, False)
+        if st is None:
+            raise WasiErrno(ENOENT)
+        if st.filetype == FT_DIR:
+            raise WasiErrno(EISDIR)
+        if trailing:
+            raise WasiErrno(ENOTDIR)
+        self.fs.unlink(host)
+        return ESUCCESS
+
+    def path_rename(self, fd, old, old_len, new_fd, new, new_len):
+        d_old = self._dir(fd, R_PATH_RENAME_SOURCE)
+        d_new = self._dir(new_fd, R_PATH_RENAME_TARGET)
+        src, src_slash, src_parts = self._resolve(d_old, old, old_len, False)
+        dst, dst_slash, dst_parts = self._resolve(d_new, new, new_len, False)
+        if not src_parts or not dst_parts:
+            raise WasiErrno(EBUSY)
+        st = self.fs.stat(src, False)
+        if st is None:
+            raise WasiErrno(ENOENT)
+        target = self.fs.stat(dst, False)
+        if st.filetype == FT_DIR:
+            if dst == src:
+                return ESUCCESS
+            if dst.startswith(src + "/"):
+                raise WasiErrno(EINVAL)  # into itself
+            if target is not None:
+                if target.filetype != FT_DIR:
+                    raise WasiErrno(ENOTDIR)
+                if self.fs.listdir(dst):
+                    raise WasiErrno(ENOTEMPTY)
+                self.fs.rmdir(dst)
+        else:
+            if src_slash or dst_slash:
+                raise WasiErrno(ENOTDIR)
+            if target is not None:
+                if target.filetype == FT_DIR:
+                    raise WasiErrno(EISDIR)
+                if dst == src:
+                    return ESUCCESS
+                self.fs.unlink(dst)
+        self.fs.rename(src, dst)
+        return ESUCCESS
+
+    def path_filestat_get(self, dirfd, flags, path, path_len, out):
+        d = self._dir(dirfd, R_PATH_FILESTAT_GET)
+        host, trailing, parts = self._resolve(d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW)
+        self._mem(out, 64)
+        st = self.fs.stat(host, flags & LOOKUP_SYMLINK_FOLLOW)
+        if st is None:
+            raise WasiErrno(ENOENT)
+        if trailing and st.filetype != FT_DIR:
+            raise WasiErrno(ENOTDIR)
+        self._put_filestat(out, st)
+        return ESUCCESS
+
+    # --- poll_oneoff ----------------------------------------------------------------------------
+    def poll_oneoff(self, subs, events, count, out):
+        if count == 0:
+            raise WasiErrno(EINVAL)
+        m = self._mem(subs, 48 * count)
+        self._mem(events, 32 * count)
+        self._mem(out, 4)
+        now = compat.monotonic_ns()
+        deadline = None
+        clocks = []  # (userdata, deadline or None (bad clock))
+        fds = []  # (userdata, type, fd)
+        for i in range(count):
+            base = subs + 48 * i
+            userdata, tag = struct.unpack_from("<QB", m, base)
+            if tag == 0:
+                clock_id, timeout, precision, flags = struct.unpack_from("<I4xQQH", m, base + 16)
+                if clock_id > CLOCK_THREAD_CPUTIME:
+                    clocks.append((userdata, None))
+                    continue
+                if flags & 1:  # absolute time on that clock
+                    when = now + (timeout - self._now(clock_id))
+                else:
+                    when = now + timeout
+                clocks.append((userdata, when))
+                if deadline is None or when < deadline:
+                    deadline = when
+            else:
+                fds.append((userdata, tag, struct.unpack_from("<I", m, base + 16)[0]))
+        ready = self._poll_fds(fds, deadline)
+        bad_clock = False
+        for userdata, when in clocks:
+            if when is None:
+                bad_clock = True
+        if not ready and not bad_clock and deadline is not None:
+            compat.sleep_ns(deadline - compat.monotonic_ns())
+        now = compat.monotonic_ns()
+        for userdata, when in clocks:
+            if when is None:
+                ready.append((userdata, EINVAL, 0, 0))
+            elif when <= now:
+                ready.append((userdata, ESUCCESS, 0, 0))
+        m = self._mem(events, 32 * len(ready))
+        at = events
+        for userdata, error, kind, nbytes in ready:
+            struct.pack_into("<QHBxxxxxQHxxxxxx", m, at, userdata, error, kind, nbytes, 0)
+            at += 32
+        self._put32(out, len(ready))
+        return ESUCCESS
+
+    def _poll_fds(self, fds, deadline):
+        """Events of the fd subscriptions that are ready now, waiting up to the deadline for stdin
+        when stdin is all that could become ready."""
+        ready = []
+        waiting_stdin = None
+        for userdata, tag, fd in fds:
+            entry = self.fds.get(fd)
+            if tag not in (1, 2):
+                ready.append((userdata, EINVAL, tag, 0))
+            elif entry is None:
+                ready.append((userdata, EBADF, tag, 0))
+            elif not entry.rights & (R_POLL_FD_READWRITE | R_FD_READ | R_FD_WRITE):
+                ready.append((userdata, ENOTCAPABLE, tag, 0))
+            elif entry.kind == FT_FILE:
+                n = 0
+                if tag == 1:
+                    f = entry.handle
+                    n = max(0, wasi_fs._file_size(f) - f.tell())
+                ready.append((userdata, ESUCCESS, tag, n))
+            elif entry.kind == FT_CHAR and tag == 1:
+                waiting_stdin = (userdata, entry.handle)
+            else:
+                ready.append((userdata, ESUCCESS if entry.kind == FT_CHAR else EBADF, tag, 0))
+        if waiting_stdin is not None:
+            timeout = 0
+            if not ready:
+                timeout = None if deadline is None else max(0, deadline - compat.monotonic_ns())
+            if _stream_readable(waiting_stdin[1], timeout):
+                ready.append((waiting_stdin[0], ESUCCESS, 1, 1))
+        return ready
+
+
+def _stream_readable(stream, timeout_ns):
+    """Whether a stream has input within timeout_ns (None: wait for it). A stream the host cannot
+    poll counts as readable."""
+    try:
+        if compat.MICROPYTHON:
+            import select
+
+            poller = select.poll()
+            poller.register(stream, select.POLLIN)
+            ms = -1 if timeout_ns is None else timeout_ns // 1000000
+            return bool(poller.poll(ms))
+        import select
+
+        fileno = stream.fileno()
+        r, _, _ = select.select([fileno], [], [], None if timeout_ns is None else timeout_ns / 1e9)
+        return bool(r)
+    except (AttributeError, OSError, ValueError, TypeError):
+        return True
+
+
+def _enosys(*args):
+    return ENOSYS
+
+
+def _flush(stream):
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        try:
+            flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _to_bytes(s):
+    return s.encode("utf-8") if isinstance(s, str) else bytes(s)
+
+
+# --- running a command ---------------------------------------------------------------------------
+def read_module(path):
+    """A module file's bytes without its custom sections (except "name", kept for backtraces): a
+    2 MB module with debug sections loads in little more than its code needs. Two passes over the
+    file: sizes first, then one buffer of exactly that size filled in place."""
+    with open(path, "rb") as f:
+        header = f.read(8)
+        if len(header) != 8:
+            return header  # let the decoder report the truncation
+        keep = []  # (file offset, length) of each kept section, id byte included
+        total = 8
+        pos = 8
+        while True:
+            head = f.read(1)
+            if not head:
+                break
+            size, used = _read_leb(f)
+            start = pos
+            pos += 1 + used
+            keep_it = True
+            if head[0] == 0:
+                name_len, nused = _read_leb(f)
+                name = f.read(name_len) if name_len <= 64 else b""
+                keep_it = name == b"name"
+            pos += size
+            f.seek(pos)
+            if keep_it:
+                keep.append((start, pos - start))
+                total += pos - start
+        data = bytearray(total)
+        data[:8] = header
+        at = 8
+        for start, length in keep:
+            f.seek(start)
+            view = memoryview(data)[at:at + length]
+            got = f.readinto(view)
+            at += got or 0
+            if got != length:
+                return bytes(data[:at])  # truncated file: the decoder reports it
+        return data
+
+
+def _read_leb(f):
+    result = 0
+    shift = 0
+    used = 0
+    while True:
+        b = f.read(1)
+        if not b:
+            return result, used
+        used += 1
+        result |= (b[0] & 0x7F) << shift
+        shift += 7
+        if not b[0] & 0x80 or used >= 5:
+            return result, used
+
+
+def print_trap(trap, stream=None):
+    """Prints a trap's reason and its wasm backtrace (innermost frame first)."""
+    out = stream if stream is not None else sys.stderr
+    out.write("trap: %s\n" % (getattr(trap, "reason", None) or trap))
+    frames = getattr(trap, "frames", None) or ()
+    if frames:
+        out.write("wasm backtrace:\n")
+        for i, frame in enumerate(frames):
+            index, name, offset = frame[0], frame[1], frame[2]
+            label = name if name else "<unnamed>"
+            where = "" if offset is None else " @ 0x%x" % offset
+            out.write("  %d: func[%d] %s%s\n" % (i, index, label, where))
+
+
+def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, stdout=None,
+        stderr=None, argv0=None):
+    """Runs a WASI command: decode, validate, instantiate with the WASI imports, call `_start`.
+
+    args are the guest's arguments after argv[0] (argv0: default the module file's name).
+    Returns the exit status: 0 when `_start` returns, n for proc_exit(n), TRAP_STATUS (134) after a
+    trap (printed with its backtrace to stderr). Decode, validation and link errors propagate."""
+    import mpwasi
+
+    if isinstance(path_or_bytes, str):
+        data = read_module(path_or_bytes)
+        if argv0 is None:
+            argv0 = path_or_bytes.rsplit("/", 1)[-1]
+    else:
+        data = path_or_bytes
+    module = mpwasi.Module(data)
+    data = None
+    wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
+    try:
+        try:
+            instance = mpwasi.Instance(module, wasi.imports(), limits)
+            module = None
+            start = instance.exports.get("_start")
+            if start is None:
+                raise mpwasi.LinkError("module has no _start export (not a WASI command)")
+            start()
+            return 0
+        except mpwasi.Exit as e:
+            return e.code
+    except mpwasi.Trap as trap:
+        _flush(wasi.fds.get(1).handle if wasi.fds.get(1) else None)
+        err = stderr if stderr is not None else sys.stderr
+        print_trap(trap, _text_stream(err))
+        return TRAP_STATUS
+    finally:
+        wasi.close()
+
+
+class _TextToBinary:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, s):
+        self.stream.write(s.encode("utf-8"))
+
+
+def _text_stream(stream):
+    """A stream print_trap can write str to: binary streams get a small encoding wrapper."""
+    try:
+        stream.write("")
+        return stream
+    except TypeError:
+        return _TextToBinary(stream)

@@ -1,0 +1,344 @@
+"""File-system backends for the WASI layer: the one WASI code in wasi.py works over either.
+
+HostFS (CPython): a host directory through the `os` module. Confinement: every path is checked with
+os.path.realpath against the preopen's real root, so a symlink pointing out is refused; files are
+opened with O_NOFOLLOW when the guest did not ask to follow links.
+
+VfsFS (MicroPython): the VFS (`os` of MicroPython): littlefs on a board's flash, a littlefs image on the
+desktop, or VfsPosix on the unix port. littlefs has no links; on a VfsPosix mount any symlink on the
+path is refused (MicroPython cannot resolve links, so following one could leave the preopen).
+
+Both take host paths that wasi.py built from a preopen root plus checked components, and return
+plain data; errors are OSError with the host's errno, which wasi.py translates.
+"""
+import os
+
+from . import compat
+
+FT_UNKNOWN = 0
+FT_BLOCK = 1
+FT_CHAR = 2
+FT_DIR = 3
+FT_FILE = 4
+FT_SOCKET = 6
+FT_SYMLINK = 7
+
+_ERR = compat.host_errno_numbers()
+
+
+def filetype_of_mode(mode):
+    kind = mode & 0xF000
+    if kind == 0x4000:
+        return FT_DIR
+    if kind == 0x8000:
+        return FT_FILE
+    if kind == 0xA000:
+        return FT_SYMLINK
+    if kind == 0x2000:
+        return FT_CHAR
+    if kind == 0x6000:
+        return FT_BLOCK
+    if kind == 0xC000:
+        return FT_SOCKET
+    return FT_UNKNOWN
+
+
+def join(base, name):
+    if base.endswith("/"):
+        return base + name
+    return base + "/" + name
+
+
+def synthetic_ino(path):
+    """A stable non-zero inode number for file systems that have none (littlefs)."""
+    return (hash(path) & 0x3FFFFFFF) | 1
+
+
+class Escape(Exception):
+    """A path would leave its preopen (through a symlink)."""
+
+
+class Stat:
+    """What fd_filestat_get / path_filestat_get report."""
+
+    def __init__(self, filetype, size, ino, dev, nlink, atim, mtim, ctim):
+        self.filetype = filetype
+        self.size = size
+        self.ino = ino
+        self.dev = dev
+        self.nlink = nlink
+        self.atim = atim
+        self.mtim = mtim
+        self.ctim = ctim
+
+
+def _file_size(f):
+    pos = f.tell()
+    end = f.seek(0, 2)
+    if end is None:
+        end = f.tell()
+    f.seek(pos)
+    return end
+
+
+def _extend_with_zeros(f, size):
+    """Grows an open file to `size` bytes with zeros (keeps the position)."""
+    pos = f.tell()
+    end = _file_size(f)
+    if size > end:
+        f.seek(end)
+        zeros = bytes(min(512, size - end))
+        while end < size:
+            n = min(len(zeros), size - end)
+            f.write(zeros if n == len(zeros) else zeros[:n])
+            end += n
+    f.seek(pos)
+
+
+class HostFS:
+    """A host directory on CPython."""
+
+    def root(self, host_path):
+        real = os.path.realpath(host_path)
+        if not os.path.isdir(real):
+            raise OSError(_ERR["ENOTDIR"], "not a directory: " + host_path)
+        return real
+
+    def _inside(self, root, real):
+        return real == root or real.startswith(root if root.endswith("/") else root + "/")
+
+    def confine(self, root, parts, follow_last):
+        """root + parts as a host path; raises Escape if a symlink on the way leads outside."""
+        if not parts:
+            return root
+        parent = root
+        if len(parts) > 1:
+            parent = os.path.realpath(os.path.join(root, *parts[:-1]))
+            if not self._inside(root, parent):
+                raise Escape()
+        path = os.path.join(parent, parts[-1])
+        if follow_last:
+            real = os.path.realpath(path)
+            if not self._inside(root, real):
+                raise Escape()
+            return real
+        return path
+
+    def stat(self, path, follow=True):
+        try:
+            st = os.stat(path, follow_symlinks=follow)
+        except FileNotFoundError:
+            return None
+        return Stat(filetype_of_mode(st.st_mode), st.st_size, st.st_ino, st.st_dev, st.st_nlink,
+                    st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
+
+    def fstat(self, f, path):
+        st = os.fstat(f.fileno())
+        return Stat(filetype_of_mode(st.st_mode), st.st_size, st.st_ino, st.st_dev, st.st_nlink,
+                    st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
+
+    def listdir(self, path):
+        out = []
+        with os.scandir(path) as it:
+            for e in it:
+                if e.is_symlink():
+                    ft = FT_SYMLINK
+                elif e.is_dir(follow_symlinks=False):
+                    ft = FT_DIR
+                elif e.is_file(follow_symlinks=False):
+                    ft = FT_FILE
+                else:
+                    ft = FT_UNKNOWN
+                out.append((e.name, ft, e.inode()))
+        return out
+
+    def open(self, path, readable, writable, create, excl, trunc, follow):
+        if writable:
+            flags = os.O_RDWR if readable else os.O_WRONLY
+        else:
+            flags = os.O_RDONLY
+        if create:
+            flags |= os.O_CREAT
+        if excl:
+            flags |= os.O_EXCL
+        if trunc:
+            flags |= os.O_TRUNC
+        if not follow:
+            flags |= os.O_NOFOLLOW
+        flags |= getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags, 0o644)
+        mode = ("r+b" if readable else "wb") if writable else "rb"
+        return os.fdopen(fd, mode, buffering=0)
+
+    def set_size(self, f, path, size):
+        if size > _file_size(f):
+            _extend_with_zeros(f, size)
+        else:
+            f.truncate(size)
+        return f
+
+    def sync(self, f):
+        f.flush()
+        os.fsync(f.fileno())
+
+    def mkdir(self, path):
+        os.mkdir(path)
+
+    def rmdir(self, path):
+        os.rmdir(path)
+
+    def unlink(self, path):
+        os.unlink(path)
+
+    def rename(self, old, new):
+        os.rename(old, new)
+
+
+class VfsFS:
+    """MicroPython's VFS: littlefs (boards, desktop images) or VfsPosix (unix port host folders)."""
+
+    def __init__(self):
+        self._posix_roots = {}
+
+    def root(self, host_path):
+        path = host_path
+        if not path.startswith("/"):
+            cwd = os.getcwd()
+            path = join(cwd, path) if path not in ("", ".") else cwd
+        parts = []
+        for name in path.split("/"):
+            if name == "..":
+                if parts:
+                    parts.pop()
+            elif name and name != ".":
+                parts.append(name)
+        path = "/" + "/".join(parts)
+        st = self.stat(path)
+        if st is None or st.filetype != FT_DIR:
+            raise OSError(_ERR["ENOTDIR"], "not a directory: " + host_path)
+        self._posix_roots[path] = self._on_posix(path)
+        return path
+
+    def _on_posix(self, path):
+        """Whether `path` lives on a VfsPosix mount (where symlinks exist)."""
+        try:
+            import vfs
+
+            mounts = vfs.mount()
+        except Exception:
+            return True
+        best = None
+        best_len = -1
+        for mounted, point in mounts:
+            p = point.rstrip("/")
+            if (path == p or path.startswith(p + "/") or p == "") and len(p) > best_len:
+                best, best_len = mounted, len(p)
+        return best is None or type(best).__name__ == "VfsPosix"
+
+    def confine(self, root, parts, follow_last):
+        path = root
+        if not self._posix_roots.get(root, True):
+            for name in parts:
+                path = join(path, name)
+            return path
+        # VfsPosix: refuse any symlink on the way (MicroPython cannot resolve them).
+        exists = True
+        for name in parts:
+            parent = path
+            path = join(path, name)
+            if exists:
+                kind = None
+                for entry in os.ilistdir(parent):
+                    if entry[0] == name:
+                        kind = entry[1]
+                        break
+                if kind is None:
+                    exists = False
+                elif kind == 0xA000:
+                    raise Escape()
+        return path
+
+    def stat(self, path, follow=True):
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            if e.args and e.args[0] == _ERR["ENOENT"]:
+                return None
+            raise
+        return Stat(filetype_of_mode(st[0]), st[6], st[1] or synthetic_ino(path), st[2],
+                    st[3] or 1, compat.epoch_s_to_ns(st[7]), compat.epoch_s_to_ns(st[8]),
+                    compat.epoch_s_to_ns(st[9]))
+
+    def fstat(self, f, path):
+        st = self.stat(path)
+        if st is None:
+            st = Stat(FT_FILE, 0, synthetic_ino(path), 0, 1, 0, 0, 0)
+        st.size = _file_size(f)
+        return st
+
+    def listdir(self, path):
+        out = []
+        for entry in os.ilistdir(path):
+            name = entry[0]
+            out.append((name, filetype_of_mode(entry[1]),
+                        (len(entry) > 2 and entry[2]) or synthetic_ino(join(path, name))))
+        return out
+
+    def open(self, path, readable, writable, create, excl, trunc, follow):
+        exists = self.stat(path) is not None
+        if exists and excl:
+            raise OSError(_ERR["EEXIST"], path)
+        if not exists and not create:
+            raise OSError(_ERR["ENOENT"], path)
+        if trunc or not exists:
+            if not writable:
+                open(path, "wb").close()
+                return open(path, "rb")
+            return open(path, "w+b")
+        return open(path, "r+b" if writable else "rb")
+
+    def set_size(self, f, path, size):
+        """littlefs files cannot be truncated in place: shrinking copies the kept part to a
+        temporary file next to it and renames it over the original."""
+        if size >= _file_size(f):
+            _extend_with_zeros(f, size)
+            return f
+        pos = f.tell()
+        tmp = path + ".mpwasi-truncate"
+        buf = bytearray(256)
+        f.seek(0)
+        with open(tmp, "wb") as out:
+            left = size
+            while left > 0:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                n = min(n, left)
+                out.write(buf if n == len(buf) else memoryview(buf)[:n])
+                left -= n
+        f.close()
+        os.rename(tmp, path)
+        f = open(path, "r+b")
+        f.seek(pos)
+        return f
+
+    def sync(self, f):
+        f.flush()
+
+    def mkdir(self, path):
+        os.mkdir(path)
+
+    def rmdir(self, path):
+        os.rmdir(path)
+
+    def unlink(self, path):
+        os.remove(path)
+
+    def rename(self, old, new):
+        os.rename(old, new)
+
+
+def default_fs():
+    if compat.MICROPYTHON:
+        return VfsFS()
+    return HostFS()
