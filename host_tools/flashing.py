@@ -28,7 +28,7 @@ from .detect import find_bootsel_drives, is_bootsel_drive, read_info_uf2
 from .profiles import ProfileError, load_profile
 
 __all__ = ["FirmwareError", "FlashError", "ImageInfo", "check_image", "esptool_args", "flash", "add_cli",
-           "cmd_flash", "enter_bootloader", "wait_for_drive", "wait_for_port", "copy_uf2"]
+           "cmd_flash", "main", "enter_bootloader", "wait_for_drive", "wait_for_port", "copy_uf2"]
 
 ESP_IMAGE_MAGIC = 0xE9
 ESP_PARTITION_TABLE_OFFSET = 0x8000
@@ -568,6 +568,8 @@ def add_cli(subparsers):
     p.add_argument("--drive", help="mount path of the BOOTSEL drive (RP2040/RP2350)")
     p.add_argument("--baud", type=int, help="esptool baud rate (default: from the profile)")
     p.add_argument("--check", action="store_true", help="only check the image against the board; write nothing")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds to wait for the BOOTSEL drive and for the serial port to come back (default 30)")
     p.set_defaults(func=cmd_flash)
     return p
 
@@ -581,7 +583,7 @@ def cmd_flash(args):
             print("%s: fits board %s: %s" % (args.firmware, profile.name, "; ".join(info.parts)))
             return 0
         flash(profile, args.firmware, port=args.port, erase=args.erase, drive=args.drive,
-              no_install=args.no_install, baud=getattr(args, "baud", None))
+              no_install=args.no_install, baud=getattr(args, "baud", None), timeout=getattr(args, "timeout", 30.0))
         return 0
     except (ProfileError, FirmwareError) as e:
         print("mpwasi flash: %s (nothing was written)" % e, file=sys.stderr)
@@ -589,3 +591,17 @@ def cmd_flash(args):
     except FlashError as e:
         print("mpwasi flash: %s" % e, file=sys.stderr)
         return 1
+
+
+def main(argv=None):
+    """``python -m host_tools.flashing --board B firmware ...``: the flash command on its own."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m host_tools.flashing")
+    sub = parser.add_subparsers(dest="command")
+    add_cli(sub)
+    args = parser.parse_args(["flash"] + list(sys.argv[1:] if argv is None else argv))
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
