@@ -28,7 +28,7 @@ from .detect import find_bootsel_drives, is_bootsel_drive, read_info_uf2
 from .profiles import ProfileError, load_profile
 
 __all__ = ["FirmwareError", "FlashError", "ImageInfo", "check_image", "esptool_args", "flash", "add_cli",
-           "cmd_flash", "main", "enter_bootloader", "wait_for_drive", "wait_for_port", "copy_uf2"]
+           "cmd_flash", "main", "enter_bootloader", "wait_for_drive", "wait_for_port", "wait_for_repl", "copy_uf2"]
 
 ESP_IMAGE_MAGIC = 0xE9
 ESP_PARTITION_TABLE_OFFSET = 0x8000
@@ -440,6 +440,34 @@ def copy_uf2(path, drive, progress=None, chunk=64 * 1024):
     return target
 
 
+def wait_for_repl(port, timeout=30.0, transport_factory=None, clock=time.monotonic, sleep=time.sleep):
+    """Wait until MicroPython answers on ``port`` with a raw REPL (after a flash the first boot formats
+    the filesystem before the REPL starts); leaves it at the friendly REPL. FlashError on timeout."""
+    if transport_factory is None:
+        from mpremote.transport_serial import SerialTransport as transport_factory
+    deadline = clock() + timeout
+    last = None
+    while True:
+        t = None
+        try:
+            t = transport_factory(port, baudrate=115200, timeout=1)
+            t.enter_raw_repl(soft_reset=False, timeout_overall=max(1.0, min(5.0, deadline - clock())))
+            t.exit_raw_repl()
+            return port
+        except Exception as e:
+            last = e
+        finally:
+            if t is not None:
+                try:
+                    t.close()
+                except Exception:
+                    pass
+        if clock() >= deadline:
+            raise FlashError("MicroPython on %s did not answer with a REPL within %gs (%s): the firmware may not "
+                             "have booted; try `mpremote connect %s repl`" % (port, timeout, last, port))
+        sleep(0.5)
+
+
 # ---------------------------------------------------------------- engine install
 
 def _install_engine(port, profile, out):
@@ -504,7 +532,11 @@ def flash(profile, firmware_path, port=None, erase=False, progress=None, drive=N
         if erase:
             out.write("erasing the whole flash first (--erase)\n")
         run_esptool(esptool_args(profile, firmware_path, port, erase, baud, info, connect_attempts), progress, out)
-        # esptool hard-resets the chip; the USB-serial bridge keeps the same port
+        # esptool hard-resets the chip. Behind a USB-serial bridge the port stays; on native USB the
+        # ROM's device goes away and MicroPython's comes up (possibly under another name).
+        list_ports = list_ports or _comports
+        if port is None or port not in [p.device for p in list_ports()]:
+            port = wait_for_port(profile, list_ports, timeout=timeout)
         result["port"] = port
     else:
         list_ports = list_ports or _comports
@@ -546,6 +578,8 @@ def flash(profile, firmware_path, port=None, erase=False, progress=None, drive=N
     elif result["port"] is None:
         result["installed"] = "engine not installed: no port known; run `mpwasi install --port PORT`"
     else:
+        out.write("waiting for MicroPython's REPL on %s\n" % result["port"])
+        wait_for_repl(result["port"], timeout=timeout)
         result["installed"] = _install_engine(result["port"], profile, out)
     out.write(result["installed"] + "\n")
     return result

@@ -470,9 +470,26 @@ def test_install_step_uses_host_tools_device(tmp_path, monkeypatch):
     monkeypatch.setattr(host_tools, "device", fake, raising=False)
     path = write(tmp_path, "pico.uf2", pico_uf2())
     drive = make_drive(tmp_path)
-    result = flash("rpi_pico", path, drive=drive, list_ports=BootingBoard(drive), progress=lambda *a: None)
-    assert calls == [("/dev/ttyACM7", "rpi_pico")]
-    assert result["installed"] == "engine installed on /dev/ttyACM7"
+    board = RawReplBoard(None)          # the freshly flashed board: answers the raw REPL
+    board.start()
+    try:
+        result = flash("rpi_pico", path, drive=drive, list_ports=BootingBoard(drive, device=board.port),
+                       progress=lambda *a: None)
+    finally:
+        board.close()
+    assert calls == [(board.port, "rpi_pico")]
+    assert result["installed"] == "engine installed on %s" % board.port
+
+
+def test_silent_port_is_not_a_repl():
+    master, slave = pty.openpty()
+    ticks = iter(range(1000))
+    try:
+        with pytest.raises(FlashError, match="did not answer with a REPL"):
+            flashing.wait_for_repl(os.ttyname(slave), timeout=1, clock=lambda: next(ticks), sleep=lambda s: None)
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 def parse(argv):
