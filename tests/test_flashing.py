@@ -4,10 +4,13 @@ BOOTSEL drive, the esptool command, and the RP2 path through a board that runs M
 Nothing here can reach a real board. The ESP32 images are made by esptool itself (elf2image from a
 small hand-built ELF, merge-bin); the BOOTSEL drive is a folder with INFO_UF2.TXT; the MicroPython
 board that is asked to enter its bootloader is a pty answering the raw REPL protocol (the only mock:
-the physical board on USB).
+the physical board on USB), and so is the ESP32: a pty speaking the ROM bootloader's serial protocol
+(SLIP frames, SYNC, register reads, stub upload, compressed flash writes, MD5), so esptool runs its
+whole write-flash path against it.
 """
 
 import argparse
+import hashlib
 import os
 import pty
 import select
@@ -15,6 +18,7 @@ import struct
 import subprocess
 import sys
 import threading
+import zlib
 
 import pytest
 from serial.tools.list_ports_common import ListPortInfo
@@ -271,6 +275,192 @@ def test_esp32_flash_runs_esptool_and_reports_no_chip(esp_images, capsys):
         os.close(slave)
 
 
+class FakeEsp32(threading.Thread):
+    """An ESP32 waiting in its ROM serial bootloader, on a pty: enough of the protocol for esptool's
+    write-flash (with its flasher stub, compressed writes and the MD5 verification). ``flash`` is the
+    chip's flash; ``corrupt_at`` flips a byte as it is written (a failing flash)."""
+
+    SYNC, WRITE_REG, READ_REG = 0x08, 0x09, 0x0A
+    MEM_BEGIN, MEM_END, MEM_DATA = 0x05, 0x06, 0x07
+    SPI_SET_PARAMS, SPI_ATTACH, CHANGE_BAUDRATE = 0x0B, 0x0D, 0x0F
+    FLASH_DEFL_BEGIN, FLASH_DEFL_DATA, FLASH_DEFL_END, SPI_FLASH_MD5 = 0x10, 0x11, 0x12, 0x13
+    ERASE_FLASH = 0xD0
+
+    def __init__(self, magic=0x00F01D83, flash_size=4 * 1024 * 1024, fill=0x5A, corrupt_at=None):
+        super().__init__(daemon=True)
+        self.master, self.slave = pty.openpty()
+        self.port = os.ttyname(self.slave)
+        self.flash = bytearray([fill]) * flash_size
+        # chip-detect magic, UART clock divider (40 MHz crystal at 115200), SPI W0 (flash id: 4 MB)
+        self.regs = {0x40001000: magic, 0x3FF40014: 347, 0x3FF42080: 0x1640EF}
+        self.stub = False
+        self.ops, self.writes, self.erased, self.corrupt_at = [], [], False, corrupt_at
+        self.stopping = threading.Event()
+
+    def _send(self, payload):
+        os.write(self.master, b"\xc0" + payload.replace(b"\xdb", b"\xdb\xdd").replace(b"\xc0", b"\xdb\xdc") + b"\xc0")
+
+    def _reply(self, op, value=0, data=b"", ok=True, reason=0):
+        # the ROM appends 4 status bytes, the stub 2
+        body = data + bytes([0 if ok else 1, reason]) + (b"" if self.stub else b"\0\0")
+        self._send(struct.pack("<BBHI", 1, op, len(body), value) + body)
+
+    def run(self):
+        buf = b""
+        while not self.stopping.is_set():
+            try:
+                if not select.select([self.master], [], [], 0.05)[0]:
+                    continue
+                buf += os.read(self.master, 65536)
+            except OSError:
+                return
+            while True:
+                start = buf.find(b"\xc0")
+                end = buf.find(b"\xc0", start + 1) if start >= 0 else -1
+                if end < 0:
+                    buf = buf[start:] if start >= 0 else b""
+                    break
+                frame, buf = buf[start + 1:end], buf[end:]
+                frame = frame.replace(b"\xdb\xdc", b"\xc0").replace(b"\xdb\xdd", b"\xdb")
+                if len(frame) >= 8 and frame[0] == 0:
+                    self._handle(frame[1], frame[8:])
+
+    def _handle(self, op, data):
+        self.ops.append(op)
+        if op == self.SYNC:
+            for _ in range(8):
+                self._reply(op, value=0x20120707)
+        elif op == self.READ_REG:
+            self._reply(op, value=self.regs.get(struct.unpack_from("<I", data)[0], 0))
+        elif op == self.MEM_END:                       # the stub was loaded and starts
+            self._reply(op)
+            self.stub = True
+            self._send(b"OHAI")
+        elif op in (self.WRITE_REG, self.MEM_BEGIN, self.MEM_DATA, self.SPI_SET_PARAMS, self.SPI_ATTACH,
+                    self.CHANGE_BAUDRATE, self.FLASH_DEFL_END):
+            self._reply(op)
+        elif op == self.ERASE_FLASH and self.stub:
+            self.flash[:] = b"\xff" * len(self.flash)
+            self.erased = True
+            self._reply(op)
+        elif op == self.FLASH_DEFL_BEGIN:
+            size, _blocks, _blocksize, offset = struct.unpack_from("<IIII", data)
+            self.writes.append((offset, size))
+            self._at, self._inflate = offset, zlib.decompressobj()
+            self._reply(op)
+        elif op == self.FLASH_DEFL_DATA:
+            n = struct.unpack_from("<I", data)[0]
+            plain = bytearray(self._inflate.decompress(data[16:16 + n]))
+            if self.corrupt_at is not None and self._at <= self.corrupt_at < self._at + len(plain):
+                plain[self.corrupt_at - self._at] ^= 0x01
+            self.flash[self._at:self._at + len(plain)] = plain
+            self._at += len(plain)
+            self._reply(op)
+        elif op == self.SPI_FLASH_MD5:
+            addr, size = struct.unpack_from("<II", data)
+            digest = hashlib.md5(self.flash[addr:addr + size]).digest()
+            self._reply(op, data=digest if self.stub else digest.hex().encode())
+        else:
+            self._reply(op, ok=False, reason=0x05)    # "invalid message": unsupported command
+
+    def usb_listing(self):
+        p = ListPortInfo(self.port, skip_link_detection=True)
+        p.vid, p.pid = 0x10C4, 0xEA60                  # behind a CP210x
+        return lambda: [p]
+
+    def close(self):
+        # stop the thread before its descriptors are closed (and their numbers reused)
+        self.stopping.set()
+        if self.is_alive():
+            self.join(5)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def fake_esp32():
+    boards = []
+
+    def make(**kw):
+        board = FakeEsp32(**kw)
+        board.start()
+        boards.append(board)
+        return board
+    yield make
+    for board in boards:
+        board.close()
+
+
+@pytest.fixture(scope="module")
+def big_esp32_firmware(esp_images):
+    """A merged ESP32 firmware with a 96 KB application of incompressible code: several write blocks."""
+    d = esp_images["dir"]
+    code = hashlib.sha256(b"seed").digest() * 1
+    while len(code) < 96 * 1024:
+        code += hashlib.sha256(code[-32:]).digest()
+    elf = d / "big.elf"
+    elf.write_bytes(make_elf(0x5E, 0x40080000, [(".iram0.text", 0x40080000, code), (".dram0.data", 0x3FFB0000, b"x" * 64)]))
+    app = str(d / "big_app.bin")
+    esptool("--chip", "esp32", "elf2image", "-o", app, str(elf))
+    merged = str(d / "big_firmware.bin")
+    esptool("--chip", "esp32", "merge-bin", "--target-offset", "0x1000", "-o", merged,
+            "0x1000", esp_images["esp32"], "0x8000", str(d / "partitions.bin"), "0x10000", app)
+    return merged
+
+
+def test_esp32_flash_writes_at_the_offset_verifies_and_shows_progress(fake_esp32, big_esp32_firmware):
+    board = fake_esp32()
+    events = []
+    result = flash("esp32", big_esp32_firmware, port=board.port, no_install=True, list_ports=board.usb_listing(),
+                   progress=lambda done, total, stage: events.append((done, total, stage)), out=open(os.devnull, "w"))
+    data = open(big_esp32_firmware, "rb").read()
+    assert board.writes == [(0x1000, len(data))]
+    assert bytes(board.flash[0x1000:0x1000 + len(data)]) == data
+    assert board.flash[0x1000 + len(data)] == 0x5A and board.flash[0xFFF] == 0x5A   # nothing else touched
+    assert not board.erased
+    assert board.ops[-1] == FakeEsp32.SPI_FLASH_MD5                                 # verified after writing
+    assert len(events) >= 3 and events[-1][0] == events[-1][1] and all(e[2] == "write" for e in events)
+    assert [e[0] for e in events] == sorted(e[0] for e in events)
+    assert result["port"] == board.port
+
+
+def test_esp32_erase_first(fake_esp32, esp_images):
+    board = fake_esp32()
+    flash("esp32", esp_images["esp32_merged"], port=board.port, erase=True, no_install=True,
+          list_ports=board.usb_listing(), progress=lambda *a: None, out=open(os.devnull, "w"))
+    assert board.erased
+    data = open(esp_images["esp32_merged"], "rb").read()
+    assert bytes(board.flash[0x1000:0x1000 + len(data)]) == data
+    assert board.flash[:0x1000] == b"\xff" * 0x1000 and board.flash[-1] == 0xFF
+
+
+def test_bin_merged_from_zero_is_written_at_zero(fake_esp32, esp_images):
+    board = fake_esp32()
+    flash("esp32", esp_images["esp32_from0"], port=board.port, no_install=True, list_ports=board.usb_listing(),
+          progress=lambda *a: None, out=open(os.devnull, "w"))
+    data = open(esp_images["esp32_from0"], "rb").read()
+    assert board.writes == [(0, len(data))]
+    assert bytes(board.flash[:len(data)]) == data
+
+
+def test_esptool_chip_check_stops_a_different_chip(fake_esp32, esp_images):
+    board = fake_esp32(magic=0x000007C6)              # answers as an ESP32-S2
+    with pytest.raises(FlashError, match="This chip is ESP32-S2, not ESP32"):
+        flash("esp32", esp_images["esp32_merged"], port=board.port, no_install=True, list_ports=board.usb_listing(),
+              progress=lambda *a: None, out=open(os.devnull, "w"))
+    assert board.writes == [] and FakeEsp32.FLASH_DEFL_DATA not in board.ops
+
+
+def test_esptool_verification_catches_a_bad_write(fake_esp32, esp_images):
+    board = fake_esp32(corrupt_at=0x1000 + 0x40)
+    with pytest.raises(FlashError, match="MD5 of file does not match data in flash"):
+        flash("esp32", esp_images["esp32_merged"], port=board.port, no_install=True, list_ports=board.usb_listing(),
+              progress=lambda *a: None, out=open(os.devnull, "w"))
+
+
 def test_bad_esp_image_writes_nothing_to_the_port(esp_images, tmp_path):
     master, slave = pty.openpty()
     try:
@@ -393,14 +583,14 @@ class RawReplBoard(threading.Thread):
         self.port = os.ttyname(self.slave)
         self.drive_path, self.info = drive_path, info
         self.commands = []
+        self.stopping = threading.Event()
 
     def run(self):
         buf = b""
-        while True:
+        while not self.stopping.is_set():
             try:
-                r, _, _ = select.select([self.master], [], [], 10)
-                if not r:
-                    return
+                if not select.select([self.master], [], [], 0.05)[0]:
+                    continue
                 chunk = os.read(self.master, 1024)
             except OSError:
                 return
@@ -424,6 +614,10 @@ class RawReplBoard(threading.Thread):
                     return
 
     def close(self):
+        # stop the thread before its descriptors are closed (and their numbers reused)
+        self.stopping.set()
+        if self.is_alive():
+            self.join(5)
         for fd in (self.master, self.slave):
             try:
                 os.close(fd)
