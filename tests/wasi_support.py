@@ -40,7 +40,9 @@ def run_wasmtime(wasm_path, args=(), env=None, dirs=(), stdin=b""):
             f.write(stdin)
         cfg = wasmtime.WasiConfig()
         cfg.argv = [os.path.basename(wasm_path)] + list(args)
-        cfg.env = sorted((env or {}).items())
+        if isinstance(env, dict):
+            env = ["%s=%s" % kv for kv in env.items()]
+        cfg.env = [tuple(e.split("=", 1)) for e in env or ()]
         for host, guest in dirs:
             cfg.preopen_dir(host, guest)
         cfg.stdout_file = out_path
@@ -73,3 +75,61 @@ def snapshot(root):
             with open(os.path.join(base, n), "rb") as f:
                 found[os.path.normpath(os.path.join(rel, n))] = f.read()
     return found
+
+
+class _WasmtimeProbe:
+    """wasi_probe.wasm under wasmtime, shaped like an mpwasi Instance for wasi_probe.run_steps:
+    exports are plain callables and the memory's .data a ctypes view of the linear memory."""
+
+    def __init__(self, wasm_path, root, guest="."):
+        import wasmtime
+
+        self.engine = wasmtime.Engine()
+        self.store = wasmtime.Store(self.engine)
+        module = wasmtime.Module.from_file(self.engine, wasm_path)
+        linker = wasmtime.Linker(self.engine)
+        linker.define_wasi()
+        cfg = wasmtime.WasiConfig()
+        cfg.argv = ["probe"]
+        cfg.preopen_dir(root, guest)
+        self.store.set_wasi(cfg)
+        inst = linker.instantiate(self.store, module)
+        self.exports = {}
+        for name, ext in inst.exports(self.store).items():
+            if name == "memory":
+                self.exports[name] = _WasmtimeMemory(ext, self.store)
+            else:
+                self.exports[name] = _bind(ext, self.store)
+
+
+def _bind(fn, store):
+    return lambda *args: fn(store, *args)
+
+
+class _WasmtimeMemory:
+    def __init__(self, memory, store):
+        self.memory = memory
+        self.store = store
+
+    @property
+    def data(self):
+        import ctypes
+
+        n = self.memory.data_len(self.store)
+        ptr = self.memory.data_ptr(self.store)
+        return (ctypes.c_ubyte * n).from_address(ctypes.addressof(ptr.contents))
+
+
+def run_probe_wasmtime(attempts, root):
+    """The probe attempts under wasmtime with `root` preopened as ".": the same results shape as
+    wasi_probe.run_attempts."""
+    import wasmtime
+    from mp import wasi_probe
+
+    results = []
+    for attempt in attempts:
+        inst = _WasmtimeProbe(example("wasi_probe"), root)
+        outcomes, reads, saved = wasi_probe.run_steps(inst, attempt["steps"],
+                                                      (wasmtime.Trap, wasmtime.WasmtimeError))
+        results.append({"name": attempt["name"], "outcomes": outcomes, "reads": reads})
+    return results

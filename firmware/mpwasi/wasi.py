@@ -6,12 +6,16 @@ All 46 preview1 functions are importable. Real: args_*, environ_*, clock_res_get
 random_get, fd_advise/allocate/close/datasync/fdstat_get/fdstat_set_flags/fdstat_set_rights/
 filestat_get/filestat_set_size/pread/prestat_get/prestat_dir_name/pwrite/read/readdir/renumber/seek/
 sync/tell/write, path_create_directory/filestat_get/open/remove_directory/rename/unlink_file,
-poll_oneoff (clocks; stdin and files), proc_exit, sched_yield. The rest answer ENOSYS.
+poll_oneoff (clocks; stdin and files), proc_exit, sched_yield. sock_* answer ENOTSOCK (EBADF for a
+bad fd): there are no sockets. fd_filestat_set_times, path_filestat_set_times, path_link,
+path_readlink, path_symlink and proc_raise answer ENOSYS.
 
 Capabilities: a path is resolved only inside the directory fd it is relative to (each directory fd
-is its own root): absolute paths and `..` past that root answer ENOTCAPABLE, and so does a symlink
-leading out (wasi_fs.py checks the real path). Rights are the ones asked for at path_open, cut to the
-directory's inheritable rights, and every call checks the right it needs (ENOTCAPABLE otherwise).
+is its own root): absolute paths and `..` past that root answer EPERM (as wasmtime), and so does a
+symlink leading out (wasi_fs.py checks the real path). Rights are the ones asked for at path_open, cut
+to the directory's inheritable rights, and every call checks the right it needs: reading or writing
+without the right answers EBADF (as POSIX for a wrong access mode), any other missing right
+ENOTCAPABLE.
 Host functions take raw bit patterns (HostFunc raw=True) and read and write the guest memory in place
 with struct; a pointer or length outside the memory traps with "out of bounds memory access".
 """
@@ -45,6 +49,7 @@ ENOSPC = 51
 ENOSYS = 52
 ENOTDIR = 54
 ENOTEMPTY = 55
+ENOTSOCK = 57
 ENOTSUP = 58
 EPERM = 63
 EROFS = 69
@@ -129,6 +134,9 @@ CLOCK_THREAD_CPUTIME = 3
 PATH_MAX = 1024  # longest path accepted from the guest (ENAMETOOLONG past it)
 NAME_MAX = 255  # longest path component
 MAX_FDS = 64  # open descriptors per context (EMFILE past it)
+# A path that would leave its directory answers EPERM, as the reference runtime (wasmtime) does, so a
+# C program prints the same message under both; ENOTCAPABLE stays for missing rights.
+ESCAPE = EPERM
 TRAP_STATUS = 134  # exit status of a run that trapped (as wasmtime's command line: 128 + SIGABRT)
 
 _OOB = "out of bounds memory access"
@@ -152,15 +160,15 @@ SIGNATURES = (
     ("sock_recv", "iiiiii"), ("sock_send", "iiiii"), ("sock_shutdown", "ii"),
 )
 UNSUPPORTED = ("fd_filestat_set_times", "path_filestat_set_times", "path_link", "path_readlink",
-               "path_symlink", "proc_raise", "sock_accept", "sock_recv", "sock_send",
-               "sock_shutdown")
+               "path_symlink", "proc_raise")
+SOCKETS = ("sock_accept", "sock_recv", "sock_send", "sock_shutdown")
 
 
 class WasiErrno(Exception):
     """Raised inside a WASI function to answer with a preview1 errno."""
 
     def __init__(self, errno):
-        Exception.__init__(self, errno)
+        super().__init__(errno)
         self.errno = errno
 
 
@@ -238,6 +246,8 @@ class Wasi:
                 fn, results = self.proc_exit, ()
             elif name in UNSUPPORTED:
                 fn, results = _enosys, ("i32",)
+            elif name in SOCKETS:
+                fn, results = self._no_socket, ("i32",)
             else:
                 fn, results = self._guarded(getattr(self, name)), ("i32",)
             host = mpwasi.HostFunc(types, results, fn, raw=True)
@@ -321,6 +331,18 @@ class Wasi:
             raise WasiErrno(EBADF)
         return entry
 
+    def _io_fd(self, fd, right):
+        """A descriptor to read or write: one opened without that access answers EBADF (as POSIX
+        and the reference runtime do), a directory EISDIR (read) or EBADF (write)."""
+        entry = self.fds.get(fd)
+        if entry is None:
+            raise WasiErrno(EBADF)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EISDIR if right == R_FD_READ else EBADF)
+        if not entry.rights & right:
+            raise WasiErrno(EBADF)
+        return entry
+
     def _new_fd(self, entry):
         fd = 3
         while fd in self.fds:
@@ -333,8 +355,8 @@ class Wasi:
     def _resolve(self, dir_entry, ptr, length, follow):
         """A guest path relative to a directory fd -> (host path, trailing slash).
 
-        Each directory fd is the root of what it reaches: absolute paths and `..` past it answer
-        ENOTCAPABLE; empty components and `.` are skipped; NUL bytes answer EINVAL; paths longer than
+        Each directory fd is the root of what it reaches: absolute paths, `..` past it and symlinks
+        leading out answer ESCAPE (EPERM); empty components and `.` are skipped; NUL bytes answer EINVAL; paths longer than
         PATH_MAX or components longer than NAME_MAX answer ENAMETOOLONG."""
         if length > PATH_MAX:
             self._mem(ptr, length)
@@ -350,14 +372,14 @@ class Wasi:
         if not text:
             raise WasiErrno(ENOENT)
         if text[0] == "/":
-            raise WasiErrno(ENOTCAPABLE)
+            raise WasiErrno(ESCAPE)
         parts = []
         for name in text.split("/"):
             if name == "" or name == ".":
                 continue
             if name == "..":
                 if not parts:
-                    raise WasiErrno(ENOTCAPABLE)
+                    raise WasiErrno(ESCAPE)
                 parts.pop()
             elif len(name) > NAME_MAX:
                 raise WasiErrno(ENAMETOOLONG)
@@ -367,7 +389,7 @@ class Wasi:
         try:
             path = self.fs.confine(dir_entry.path, parts, follow)
         except wasi_fs.Escape:
-            raise WasiErrno(ENOTCAPABLE)
+            raise WasiErrno(ESCAPE)
         return path, trailing, parts
 
     # --- args and environment -----------------------------------------------------------------
@@ -436,6 +458,10 @@ class Wasi:
             length -= n
         return ESUCCESS
 
+    def _no_socket(self, fd, *rest):
+        """sock_*: there are no sockets, so a valid fd is not one (ENOTSOCK)."""
+        return ENOTSOCK if fd in self.fds else EBADF
+
     def sched_yield(self):
         return ESUCCESS
 
@@ -444,9 +470,7 @@ class Wasi:
 
     # --- descriptors: reading and writing --------------------------------------------------------
     def fd_write(self, fd, iovs, count, out):
-        entry = self._fd(fd, R_FD_WRITE)
-        if entry.kind == FT_DIR:
-            raise WasiErrno(EBADF)
+        entry = self._io_fd(fd, R_FD_WRITE)
         vecs = self._iovecs(iovs, count)
         self._mem(out, 4)
         f = entry.handle
@@ -468,7 +492,7 @@ class Wasi:
         return written
 
     def fd_pwrite(self, fd, iovs, count, offset, out):
-        entry = self._file(fd, R_FD_WRITE)
+        entry = self._io_fd(fd, R_FD_WRITE)
         if entry.kind != FT_FILE:
             raise WasiErrno(ESPIPE)
         if not entry.rights & R_FD_SEEK:
@@ -489,9 +513,7 @@ class Wasi:
         return ESUCCESS
 
     def fd_read(self, fd, iovs, count, out):
-        entry = self._fd(fd, R_FD_READ)
-        if entry.kind == FT_DIR:
-            raise WasiErrno(EISDIR)
+        entry = self._io_fd(fd, R_FD_READ)
         vecs = self._iovecs(iovs, count)
         self._mem(out, 4)
         if entry.kind == FT_CHAR:
@@ -536,7 +558,7 @@ class Wasi:
         return 0
 
     def fd_pread(self, fd, iovs, count, offset, out):
-        entry = self._file(fd, R_FD_READ)
+        entry = self._io_fd(fd, R_FD_READ)
         if entry.kind != FT_FILE:
             raise WasiErrno(ESPIPE)
         if not entry.rights & R_FD_SEEK:
@@ -558,11 +580,11 @@ class Wasi:
         offset = _signed64(offset)
         if entry.kind == FT_CHAR:
             raise WasiErrno(ESPIPE)
+        if entry.kind == FT_DIR:
+            raise WasiErrno(EBADF)
         right = R_FD_TELL if (offset == 0 and whence == 1) else R_FD_SEEK
         if not entry.rights & (right | R_FD_SEEK):
             raise WasiErrno(ENOTCAPABLE)
-        if entry.kind == FT_DIR:
-            raise WasiErrno(EBADF)
         self._mem(out, 8)
         f = entry.handle
         if whence == 0:
@@ -807,7 +829,7 @@ class Wasi:
         d = self._dir(dirfd, R_PATH_REMOVE_DIRECTORY)
         host, trailing, parts = self._resolve(d, path, path_len, False)
         if not parts:
-            raise WasiErrno(EBUSY)  # the directory fd itself
+            raise WasiErrno(EINVAL)  # the directory fd itself (as rmdir("."))
         st = self.fs.stat(host, False)
         if st is None:
             raise WasiErrno(ENOENT)
