@@ -8,7 +8,7 @@ Every error carries the spec's wording in ``.reason`` (also ``str(e)``).
 
 class WasmError(Exception):
     def __init__(self, reason="", *extra):
-        Exception.__init__(self, reason, *extra)
+        super().__init__(reason, *extra)
         self.reason = reason
 
     def __str__(self):
@@ -29,7 +29,7 @@ class LinkError(WasmError):
 
 class Trap(WasmError):
     def __init__(self, reason="", frames=None):
-        WasmError.__init__(self, reason)
+        super().__init__(reason)
         # wasm backtrace, innermost first: list of (function index, name or None, code offset)
         self.frames = frames if frames is not None else []
 
@@ -38,5 +38,11 @@ class Exit(Exception):
     """proc_exit(code): the program ended with this status."""
 
     def __init__(self, code=0):
-        Exception.__init__(self, code)
+        super().__init__(code)
         self.code = code
+
+
+try:
+    RecursionError = RecursionError
+except NameError:  # MicroPython raises RuntimeError("maximum recursion depth exceeded")
+    RecursionError = RuntimeError

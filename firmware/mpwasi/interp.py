@@ -9,7 +9,7 @@ target, stack adjustment and next side-table position from the side table built 
 
 from struct import pack_into, unpack_from
 
-from .errors import Trap, Exit, WasmError
+from .errors import Trap, Exit, WasmError, RecursionError
 from . import numeric
 
 UN = numeric.UN
@@ -17,8 +17,18 @@ BIN = numeric.BIN
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 UNLIMITED = 1 << 28
+# fuel is handed out in slices of at most SLICE; when a slice runs out the debugger (if any)
+# gets a "tick" at a clean instruction boundary, which is how Ctrl-C reaches its prompt
+SLICE = UNLIMITED
 
-# the debugger installs itself here: called with (state) when an 0xFF breakpoint byte is met
+# The debugger installs itself here. It is called as debug_hook(state, event, arg) with
+# state = (function, pc, side-table offset, frame base, operand stack, frame list) and event:
+#   "break": an 0xFF byte the debugger patched into its copy of the code is at pc (the hook must
+#            put the original byte back before returning; execution resumes at pc)
+#   "tick":  a fuel slice (SLICE) ran out at a `loop` instruction (pc is the loop opcode)
+#   "call":  a fuel slice ran out at a call to wasm function arg (pc is after the call)
+#   "trap":  the Trap arg is about to propagate (pc is the trapping instruction)
+# Without a debugger none of these paths costs anything.
 debug_hook = None
 
 
@@ -140,9 +150,9 @@ def _run(fn, s, fr, budget):
     maxfr = budget.max_depth * 4
     fuel_left = budget.fuel
     if fuel_left is None:
-        fuel = UNLIMITED
+        fuel = SLICE
     else:
-        fuel = fuel_left if fuel_left < UNLIMITED else UNLIMITED
+        fuel = fuel_left if fuel_left < SLICE else SLICE
         fuel_left -= fuel
     op = 0
     try:
@@ -384,6 +394,8 @@ def _run(fn, s, fr, budget):
                         fuel -= 1
                         if fuel <= 0:
                             fuel, fuel_left = _refuel(fuel_left)
+                            if debug_hook is not None:
+                                debug_hook((fn, pc, stp, fp, s, fr), "call", f)
                         fr.append(fn)
                         fr.append(pc)
                         fr.append(stp)
@@ -426,6 +438,8 @@ def _run(fn, s, fr, budget):
                     fuel -= 1
                     if fuel <= 0:
                         fuel, fuel_left = _refuel(fuel_left)
+                        if debug_hook is not None:
+                            debug_hook((fn, pc - 1, stp, fp, s, fr), "tick", None)
                     if code[pc] & 0x80:
                         while code[pc] & 0x80:
                             pc += 1
@@ -553,14 +567,15 @@ def _run(fn, s, fr, budget):
             elif op == 0xFF and debug_hook is not None:
                 # a breakpoint the debugger patched into its copy of the code
                 pc -= 1
-                st = (fn, pc, stp, fp, s, fr)
-                debug_hook(st)
-                # the hook restores the original byte (and re-arms it later)
+                debug_hook((fn, pc, stp, fp, s, fr), "break", None)
+                # the hook puts the original byte back (and re-arms it later)
             else:
                 raise Trap("illegal opcode %d" % op)
-    except Trap:
+    except Trap as e:
         _last[0] = fn
         _last[1] = pc - 1
+        if debug_hook is not None:
+            debug_hook((fn, pc - 1, stp, fp, s, fr), "trap", e)
         raise
     except (RecursionError, MemoryError):
         _last[0] = fn
@@ -574,10 +589,10 @@ def _run(fn, s, fr, budget):
 
 def _refuel(fuel_left):
     if fuel_left is None:
-        return UNLIMITED, None
+        return SLICE, None
     if fuel_left <= 0:
         raise Trap("fuel exhausted")
-    n = fuel_left if fuel_left < UNLIMITED else UNLIMITED
+    n = fuel_left if fuel_left < SLICE else SLICE
     return n, fuel_left - n
 
 

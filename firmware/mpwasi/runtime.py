@@ -7,7 +7,7 @@ converted between Python values and the bit patterns the interpreter uses.
 
 import struct
 
-from .errors import WasmError, DecodeError, ValidationError, LinkError, Trap, Exit
+from .errors import WasmError, DecodeError, ValidationError, LinkError, Trap, Exit, RecursionError
 from . import binary
 from .binary import I32, I64, F32, F64, FUNCREF, EXTERNREF, TYPE_NAMES, NAME_TYPES
 from . import validate as _validate
@@ -81,6 +81,15 @@ def _type_names(ts):
 
 # ---------------------------------------------------------------- externs
 
+_ZERO = []
+
+
+def _zero_page():
+    if not _ZERO:
+        _ZERO.append(bytes(PAGE))
+    return _ZERO[0]
+
+
 class Memory:
     """A linear memory: `data` is a bytearray. A cap (Limits.memory_bytes) may hold fewer bytes
     than the declared size; accesses past the cap trap and growing past it returns -1."""
@@ -113,8 +122,16 @@ class Memory:
         if self.cap is not None and want > self.cap:
             return -1
         try:
-            self.data.extend(bytes(want - len(self.data)))
+            # one zero page reused: no temporary as large as the growth
+            data = self.data
+            old_len = len(data)
+            zero = _zero_page()
+            while len(data) + PAGE <= want:
+                data.extend(zero)
+            if len(data) < want:
+                data.extend(bytes(want - len(data)))
         except MemoryError:
+            del self.data[old_len:]
             return -1
         self.pages = new
         return old
