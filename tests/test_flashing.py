@@ -275,7 +275,40 @@ def test_esp32_flash_runs_esptool_and_reports_no_chip(esp_images, capsys):
         os.close(slave)
 
 
-class FakeEsp32(threading.Thread):
+class PtyBoard(threading.Thread):
+    """A board on the far side of a pty: ``feed(bytes)`` gets what the host sends, and returns False
+    when the board goes away. ``close()`` stops the thread before its descriptors are closed (so their
+    numbers, reused by the next pty, are never read by a stale thread)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.master, self.slave = pty.openpty()
+        self.port = os.ttyname(self.slave)
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                if not select.select([self.master], [], [], 0.05)[0]:
+                    continue
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if self.feed(chunk) is False:
+                return
+
+    def close(self):
+        self.stopping.set()
+        if self.is_alive():
+            self.join(5)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class FakeEsp32(PtyBoard):
     """An ESP32 waiting in its ROM serial bootloader, on a pty: enough of the protocol for esptool's
     write-flash (with its flasher stub, compressed writes and the MD5 verification). ``flash`` is the
     chip's flash; ``corrupt_at`` flips a byte as it is written (a failing flash)."""
@@ -287,15 +320,13 @@ class FakeEsp32(threading.Thread):
     ERASE_FLASH = 0xD0
 
     def __init__(self, magic=0x00F01D83, flash_size=4 * 1024 * 1024, fill=0x5A, corrupt_at=None):
-        super().__init__(daemon=True)
-        self.master, self.slave = pty.openpty()
-        self.port = os.ttyname(self.slave)
+        super().__init__()
         self.flash = bytearray([fill]) * flash_size
         # chip-detect magic, UART clock divider (40 MHz crystal at 115200), SPI W0 (flash id: 4 MB)
         self.regs = {0x40001000: magic, 0x3FF40014: 347, 0x3FF42080: 0x1640EF}
         self.stub = False
         self.ops, self.writes, self.erased, self.corrupt_at = [], [], False, corrupt_at
-        self.stopping = threading.Event()
+        self.buf = b""
 
     def _send(self, payload):
         os.write(self.master, b"\xc0" + payload.replace(b"\xdb", b"\xdb\xdd").replace(b"\xc0", b"\xdb\xdc") + b"\xc0")
@@ -305,25 +336,18 @@ class FakeEsp32(threading.Thread):
         body = data + bytes([0 if ok else 1, reason]) + (b"" if self.stub else b"\0\0")
         self._send(struct.pack("<BBHI", 1, op, len(body), value) + body)
 
-    def run(self):
-        buf = b""
-        while not self.stopping.is_set():
-            try:
-                if not select.select([self.master], [], [], 0.05)[0]:
-                    continue
-                buf += os.read(self.master, 65536)
-            except OSError:
-                return
-            while True:
-                start = buf.find(b"\xc0")
-                end = buf.find(b"\xc0", start + 1) if start >= 0 else -1
-                if end < 0:
-                    buf = buf[start:] if start >= 0 else b""
-                    break
-                frame, buf = buf[start + 1:end], buf[end:]
-                frame = frame.replace(b"\xdb\xdc", b"\xc0").replace(b"\xdb\xdd", b"\xdb")
-                if len(frame) >= 8 and frame[0] == 0:
-                    self._handle(frame[1], frame[8:])
+    def feed(self, chunk):
+        self.buf += chunk
+        while True:                                   # SLIP frames between 0xC0 delimiters
+            start = self.buf.find(b"\xc0")
+            end = self.buf.find(b"\xc0", start + 1) if start >= 0 else -1
+            if end < 0:
+                self.buf = self.buf[start:] if start >= 0 else b""
+                return True
+            frame, self.buf = self.buf[start + 1:end], self.buf[end:]
+            frame = frame.replace(b"\xdb\xdc", b"\xc0").replace(b"\xdb\xdd", b"\xdb")
+            if len(frame) >= 8 and frame[0] == 0:
+                self._handle(frame[1], frame[8:])
 
     def _handle(self, op, data):
         self.ops.append(op)
@@ -368,16 +392,6 @@ class FakeEsp32(threading.Thread):
         p.vid, p.pid = 0x10C4, 0xEA60                  # behind a CP210x
         return lambda: [p]
 
-    def close(self):
-        # stop the thread before its descriptors are closed (and their numbers reused)
-        self.stopping.set()
-        if self.is_alive():
-            self.join(5)
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 @pytest.fixture
@@ -572,57 +586,35 @@ def test_port_not_coming_back_is_an_error(tmp_path):
 
 # ---------------------------------------------------------------- RP2 through a running MicroPython
 
-class RawReplBoard(threading.Thread):
+class RawReplBoard(PtyBoard):
     """A MicroPython board on a pty, as far as the raw REPL goes: it answers Ctrl-A with the raw REPL
     banner, declines raw-paste, acknowledges a command with OK, and when the command calls
     machine.bootloader() it drops off the port and shows up as a BOOTSEL drive."""
 
     def __init__(self, drive_path, info=RP2040_INFO):
-        super().__init__(daemon=True)
-        self.master, self.slave = pty.openpty()
-        self.port = os.ttyname(self.slave)
+        super().__init__()
         self.drive_path, self.info = drive_path, info
         self.commands = []
-        self.stopping = threading.Event()
+        self.buf = b""
 
-    def run(self):
-        buf = b""
-        while not self.stopping.is_set():
-            try:
-                if not select.select([self.master], [], [], 0.05)[0]:
-                    continue
-                chunk = os.read(self.master, 1024)
-            except OSError:
-                return
-            buf += chunk
-            if b"\x05A\x01" in buf:
-                buf = buf.split(b"\x05A\x01", 1)[1]
-                os.write(self.master, b"R\x00")
-                continue
-            if b"\x01" in buf and b"\x04" not in buf:
-                buf = buf.rsplit(b"\x01", 1)[1]
-                os.write(self.master, b"raw REPL; CTRL-B to exit\r\n>")
-                continue
-            if b"\x04" in buf:
-                command, buf = buf.split(b"\x04", 1)
-                self.commands.append(command.decode())
-                os.write(self.master, b"OK")
-                if b"machine.bootloader()" in command:
-                    os.mkdir(self.drive_path)
-                    with open(os.path.join(self.drive_path, "INFO_UF2.TXT"), "w") as f:
-                        f.write(self.info)
-                    return
-
-    def close(self):
-        # stop the thread before its descriptors are closed (and their numbers reused)
-        self.stopping.set()
-        if self.is_alive():
-            self.join(5)
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    def feed(self, chunk):
+        self.buf += chunk
+        if b"\x05A\x01" in self.buf:                 # raw-paste request: not supported
+            self.buf = self.buf.split(b"\x05A\x01", 1)[1]
+            os.write(self.master, b"R\x00")
+        elif b"\x01" in self.buf and b"\x04" not in self.buf:
+            self.buf = self.buf.rsplit(b"\x01", 1)[1]
+            os.write(self.master, b"raw REPL; CTRL-B to exit\r\n>")
+        elif b"\x04" in self.buf:
+            command, self.buf = self.buf.split(b"\x04", 1)
+            self.commands.append(command.decode())
+            os.write(self.master, b"OK")
+            if b"machine.bootloader()" in command:
+                os.mkdir(self.drive_path)
+                with open(os.path.join(self.drive_path, "INFO_UF2.TXT"), "w") as f:
+                    f.write(self.info)
+                return False
+        return True
 
 
 def test_running_micropython_board_is_sent_to_bootsel_then_flashed(tmp_path):
