@@ -16,8 +16,6 @@ using a BOOTSEL drive already there, copying the .uf2 onto it, and waiting for M
 port to come back.  Finally the engine is installed (``host_tools.device``) unless ``no_install``.
 """
 
-import hashlib
-import io
 import os
 import struct
 import sys
@@ -210,8 +208,10 @@ def _check_esp(profile, path, data, what):
     if write_offset + len(data) > profile.flash_size:
         raise FirmwareError("%s: %d bytes written at %#x do not fit the board's %d MB flash"
                             % (what, len(data), write_offset, profile.flash_size // (1024 * 1024)))
-    boot, boot_len = _load_esp_image(chip, data[image_at:], what, "bootloader" if write_offset + image_at == offset else "first")
-    parts = ["%s image at flash %#x (%d segments, %d bytes)" % (chip, write_offset + image_at, len(boot.segments), boot_len)]
+    role = "bootloader" if write_offset + image_at == offset else "first"
+    boot, boot_len = _load_esp_image(chip, data[image_at:], what, role)
+    parts = ["%s image at flash %#x (%d segments, %d bytes)"
+             % (chip, write_offset + image_at, len(boot.segments), boot_len)]
     rest = data[image_at + boot_len:]
     table_at = ESP_PARTITION_TABLE_OFFSET - write_offset
     if not rest:
@@ -559,7 +559,8 @@ def flash(profile, firmware_path, port=None, erase=False, progress=None, drive=N
                     if not candidates:
                         raise FlashError("no %s found: no BOOTSEL drive is mounted and no MicroPython board with USB "
                                          "ids %s is on a serial port. Hold BOOTSEL while plugging it in, or give --port"
-                                         % (profile.name, ", ".join("%04X:%04X" % p for p in profile.usb_ids("micropython"))))
+                                         % (profile.name, ", ".join("%04X:%04X" % p
+                                                                    for p in profile.usb_ids("micropython"))))
                     if len(candidates) > 1:
                         raise FlashError("several MicroPython boards found (%s): choose one with --port"
                                          % ", ".join(p.device for p in candidates))
