@@ -83,14 +83,10 @@ if [ "$SKIP_PIP" != 1 ]; then
     }
 fi
 
-# The mpwasi command: the console script if pip put it on PATH, else through the interpreter.
+# The mpwasi command of this checkout, run by the same interpreter (whatever else is on PATH).
 cd "$REPO"
 mpwasi() {
-    if command -v mpwasi >/dev/null 2>&1; then
-        command mpwasi "$@"
-    else
-        "$PYTHON" -c 'import sys; from host_tools.cli import main; sys.exit(main(sys.argv[1:]))' "$@"
-    fi
+    "$PYTHON" -c 'import sys; sys.argv[0] = "mpwasi"; from host_tools.cli import main; sys.exit(main())' "$@"
 }
 has_cli() {   # has_cli SUBCOMMAND [OPTION]: the mpwasi command offers it
     help=$(mpwasi "$1" --help 2>/dev/null) || return 1
