@@ -154,7 +154,7 @@ def _run_python(name, size):
 
     kernel = python_kernels.KERNELS.get(name)
     if kernel is None:
-        raise ValueError("no hand-written Python kernel for %r" % name)
+        sys.exit("driver.py: no hand-written Python kernel for %r" % name)
     t0 = now()
     out = kernel(size)
     run = since(t0)
@@ -180,10 +180,18 @@ def main(argv):
     if len(args) != 3:
         sys.exit(USAGE)
     runtime, name, size = args
+    try:
+        int(size)
+    except ValueError:
+        sys.exit("driver.py: SIZE must be an integer, not %r" % size)
     if runtime == "python":
         status, load, run, out = _run_python(name, int(size))
     else:
         path = program_path(name)
+        try:
+            open(path, "rb").close()
+        except OSError:
+            sys.exit("driver.py: no benchmark program %r (looked for %s)" % (name, path))
         wasm_argv = [name, size]
         if runtime == "mpwasi":
             status, load, run, out = _run_mpwasi(path, wasm_argv, tier, softfloat)

@@ -89,6 +89,14 @@ def engine_has(*attrs, interp=None, env=None):
     return p.returncode == 0 and p.stdout.strip() == "True"
 
 
+def has_wasmtime():
+    try:
+        import wasmtime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def mp_env():
     env = dict(os.environ)
     env["MICROPYPATH"] = ":".join([".frozen", FIRMWARE, BENCH])
@@ -175,3 +183,89 @@ def test_mpwasi_fast_tier_prints_what_wasmtime_prints(name):
     if not engine_has("set_tier"):
         pytest.skip("the engine has no fast tier yet (mpwasi.set_tier)")
     assert run_driver(driver_command([sys.executable], name, ["--tier", "fast"])) == expected
+
+
+# --------------------------------------------------------------------------- the bench tools
+# These run the tools at their smallest settings and check what they report (outputs compared,
+# ratios computed, heap figures present), never how fast anything was.
+
+def run_tool(args, timeout=600):
+    p = subprocess.run([sys.executable] + args, capture_output=True, text=True, timeout=timeout,
+                       cwd=REPO)
+    return p
+
+
+def test_run_py_compares_every_runtime_and_reports_ratios():
+    import json
+
+    pytest.importorskip("wasmtime", reason="wasmtime is not installed")
+    pytest.importorskip("pywasm", reason="pywasm is not installed")
+    p = run_tool([os.path.join(BENCH, "run.py"), "--quick", "--only", "fib,instantiate",
+                  "--runtimes", "mpwasi,pywasm,wasmtime,python", "--json"])
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    doc = json.loads(p.stdout)
+    assert doc["runtimes"] == ["mpwasi", "pywasm", "wasmtime", "python"]
+    fib = doc["benchmarks"]["fib"]
+    assert fib["reference"] == "wasmtime" and fib["mismatch"] == []
+    assert set(fib["outputs"]) == {"mpwasi", "pywasm", "wasmtime", "python"}
+    assert len(set(fib["outputs"].values())) == 1
+    for r in fib["results"].values():
+        assert r["error"] is None and r["run"] > 0
+    inst = doc["benchmarks"]["instantiate"]
+    assert inst["timed"] == "load" and "python" not in inst["results"]
+    assert inst["results"]["mpwasi"]["load"] > 0
+    for label in ("mpwasi/pywasm", "mpwasi/wasmtime", "mpwasi/python"):
+        assert doc["ratios"][label]["fib"] > 0
+    assert doc["ratios"]["mpwasi/python"]["instantiate"] is None
+
+
+def test_run_py_refuses_unknown_names():
+    p = run_tool([os.path.join(BENCH, "run.py"), "--only", "nosuch"])
+    assert p.returncode == 2 and "unknown benchmark" in p.stderr
+    p = run_tool([os.path.join(BENCH, "run.py"), "--runtimes", "nosuch"])
+    assert p.returncode == 2 and "unknown runtime" in p.stderr
+
+
+def test_driver_refuses_a_missing_program_with_a_message():
+    p = run_tool([DRIVER, "mpwasi", "nosuch", "1"])
+    assert p.returncode != 0 and "no benchmark program 'nosuch'" in p.stderr
+
+
+def test_softfloat_cost_runs_both_paths_and_they_agree():
+    import json
+
+    p = run_tool([os.path.join(BENCH, "softfloat_cost.py"), "--quick", "--json"])
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    doc = json.loads(p.stdout)
+    assert "CPython/nbody" in doc and "CPython/mandelbrot" in doc
+    for key, entry in doc.items():
+        name = key.split("/")[1]
+        assert entry["same_output"], key
+        if has_wasmtime():
+            _status, _load, _run, expected = driver._run_wasmtime(wasm(name),
+                                                                 [name, str(entry["size"])])
+            assert entry["outputs"]["softfloat"] == expected, key
+        assert entry["ratio"] > 0
+
+
+def test_heap_probe_measures_the_engine_import_under_micropython():
+    mp = find_micropython()
+    if mp is None:
+        pytest.skip("the micropython unix port is not installed")
+    p = subprocess.run(mp + ["-X", "heapsize=4M", os.path.join(BENCH, "heap_probe.py"), "import",
+                             "wasi"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert p.returncode == 0, p.stdout + p.stderr
+    figures = dict(line[5:].split("=") for line in p.stdout.splitlines() if line.startswith("HEAP "))
+    assert 0 < int(figures["import"]) < int(figures["import_wasi"])
+    assert int(figures["free"]) > 0
+
+
+def test_heap_probe_reports_running_out_of_heap_as_a_failure():
+    mp = find_micropython()
+    if mp is None:
+        pytest.skip("the micropython unix port is not installed")
+    p = subprocess.run(mp + ["-X", "heapsize=32K", os.path.join(BENCH, "heap_probe.py"), "load",
+                             wasm("module64k"), "none"], capture_output=True, text=True, timeout=300,
+                       cwd=REPO)
+    assert p.returncode == 1
+    assert "HEAP free=" not in p.stdout
