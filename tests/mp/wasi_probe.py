@@ -34,6 +34,11 @@ def _put_u32(m, at, v):
         m[at + i] = (v >> (8 * i)) & 0xFF
 
 
+def _text(data):
+    """Bytes as text, whatever they hold (non-ASCII bytes become '?')."""
+    return "".join(chr(b) if 32 <= b < 127 or b == 10 else "?" for b in data)
+
+
 def new_instance(wasm_bytes, wasi):
     import mpwasi
 
@@ -93,7 +98,7 @@ def run_steps(instance, steps, trap_types=None):
             saved[step["save"]] = _u32(m, OUT)
         if step.get("read"):
             n = _u32(m, OUT) if outcome == 0 else 0
-            reads.append(bytes(m[BUF:BUF + min(n, BUF_LEN)]).decode("utf-8", "replace"))
+            reads.append(_text(bytes(m[BUF:BUF + min(n, BUF_LEN)])))
     return outcomes, reads, saved
 
 
