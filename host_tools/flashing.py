@@ -470,29 +470,34 @@ def wait_for_repl(port, timeout=30.0, transport_factory=None, clock=time.monoton
 
 # ---------------------------------------------------------------- engine install
 
-def _install_engine(port, profile, out):
-    """Install the engine with host_tools.device (written by the host tools; imported lazily)."""
+def _install_engine(port, profile, out, progress=None):
+    """Install the engine with host_tools.device (the host tools' module, imported only now):
+    ``Device(port, profile=...).install(...)``. Returns a one-line report."""
     try:
         from . import device
     except ImportError as e:
         return "engine not installed: host_tools.device is not available (%s); run `mpwasi install` later" % e
-    for name in ("install_engine", "install"):
-        fn = getattr(device, name, None)
-        if callable(fn):
-            break
-    else:
-        return "engine not installed: host_tools.device has no install function; run `mpwasi install --port %s`" % port
-    import inspect
+    cls = getattr(device, "Device", None)
+    if cls is None or not callable(getattr(cls, "install", None)):
+        return ("engine not installed: host_tools.device has no Device.install; run `mpwasi install --port %s`"
+                % port)
+
+    def install_progress(done, total):
+        if progress:
+            progress(done, total, "install")
+
     try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        params = {}
-    kwargs = {}
-    if "profile" in params:
-        kwargs["profile"] = profile
-    elif "board" in params:
-        kwargs["board"] = profile.name
-    fn(port, **kwargs)
+        with cls(port, profile=profile) as board:
+            report = board.install(progress=install_progress)
+    except Exception as e:
+        raise FlashError("MicroPython is on %s but installing the engine failed: %s; retry with `mpwasi install "
+                         "--port %s`" % (port, e, port)) from None
+    if isinstance(report, dict) and report.get("unchanged"):
+        return "engine %s already installed on %s" % (report.get("version", ""), port)
+    if isinstance(report, dict):
+        return "engine %s installed on %s (%s, %s, %d files)" % (report.get("version", "?"), port,
+                                                                report.get("format", "?"), report.get("arch", "?"),
+                                                                len(report.get("written", ())))
     return "engine installed on %s" % port
 
 
@@ -581,7 +586,7 @@ def flash(profile, firmware_path, port=None, erase=False, progress=None, drive=N
     else:
         out.write("waiting for MicroPython's REPL on %s\n" % result["port"])
         wait_for_repl(result["port"], timeout=timeout)
-        result["installed"] = _install_engine(result["port"], profile, out)
+        result["installed"] = _install_engine(result["port"], profile, out, progress)
     out.write(result["installed"] + "\n")
     return result
 

@@ -645,26 +645,31 @@ def test_running_micropython_board_is_sent_to_bootsel_then_flashed(tmp_path):
 
 # ---------------------------------------------------------------- engine install and the command line
 
-def test_install_step_uses_host_tools_device(tmp_path, monkeypatch):
-    """After flashing, host_tools.device's install is called with the new port (lazy import)."""
-    import types
-    calls = []
-    fake = types.ModuleType("host_tools.device")
-    fake.install = lambda port, profile=None: calls.append((port, profile.name))
-    monkeypatch.setitem(sys.modules, "host_tools.device", fake)
-    import host_tools
-    monkeypatch.setattr(host_tools, "device", fake, raising=False)
-    path = write(tmp_path, "pico.uf2", pico_uf2())
-    drive = make_drive(tmp_path)
-    board = RawReplBoard(None)          # the freshly flashed board: answers the raw REPL
-    board.start()
+def test_flash_then_install_the_engine_on_the_board_that_comes_back(tmp_path):
+    """After the copy the board that comes back is the project's virtual board (the MicroPython unix
+    port behind a pty, rpi_pico profile): the wait for its REPL and host_tools.device's engine install
+    run for real against it."""
+    from host_tools.device import Device
+    from host_tools.virtual_board import VirtualBoard
+    vb = VirtualBoard("rpi_pico", flash=str(tmp_path / "flash.img"))
+    vb.start()
+    server = threading.Thread(target=vb.serve, daemon=True)
+    server.start()
     try:
-        result = flash("rpi_pico", path, drive=drive, list_ports=BootingBoard(drive, device=board.port),
-                       progress=lambda *a: None)
+        drive = make_drive(tmp_path)
+        path = write(tmp_path, "pico.uf2", pico_uf2())
+        stages = set()
+        result = flash("rpi_pico", path, drive=drive, list_ports=BootingBoard(drive, device=vb.port), timeout=60,
+                       progress=lambda done, total, stage: stages.add(stage), out=open(os.devnull, "w"))
+        assert result["port"] == vb.port
+        assert "installed on %s" % vb.port in result["installed"], result["installed"]
+        assert stages == {"copy", "install"}
+        with Device(vb.port, profile=flashing.load_profile("rpi_pico")) as board:
+            engine = board.info()["engine"]
+        assert engine and engine["files"]
     finally:
-        board.close()
-    assert calls == [(board.port, "rpi_pico")]
-    assert result["installed"] == "engine installed on %s" % board.port
+        vb.stop()
+        server.join(10)
 
 
 def test_silent_port_is_not_a_repl():
