@@ -1,0 +1,279 @@
+"""Engine behaviour the spec suite does not pin down: the embedding API, Limits, deep recursion,
+traps with backtraces, clean errors. Runs under CPython (collected by tests/test_engine.py) and
+under MicroPython (`micropython tests/engine_cases.py` prints one line per case).
+"""
+
+import sys
+
+try:
+    _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+except NameError:
+    _here = "tests"
+for _p in (_here, _here + "/../firmware"):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import mpwasi  # noqa: E402
+from wasmgen import ModuleBuilder, sleb  # noqa: E402
+
+# count(n) = n == 0 ? 0 : count(n - 1) + 1   (a real wasm recursion, one frame per level)
+COUNT_BODY = [0x20, 0, 0x45, 0x04, 0x7F, 0x41, 0, 0x05, 0x20, 0, 0x41, 1, 0x6B, 0x10, 0, 0x41, 1,
+              0x6A, 0x0B, 0x0B]
+SPIN_BODY = [0x03, 0x40, 0x0C, 0, 0x0B, 0x0B]
+
+
+def raises(kind, fn, *args):
+    try:
+        fn(*args)
+    except kind as e:
+        return e
+    raise AssertionError("expected %s" % kind.__name__)
+
+
+def counter_module():
+    m = ModuleBuilder()
+    t = m.type(["i32"], ["i32"])
+    m.func(t, [], COUNT_BODY, "count")
+    m.export("count", 0, 0)
+    return mpwasi.Module(m.bytes())
+
+
+def case_add_call_and_bits():
+    m = ModuleBuilder()
+    t = m.type(["i32", "i32"], ["i32"])
+    m.func(t, [], [0x20, 0, 0x20, 1, 0x6A, 0x0B])
+    m.export("add", 0, 0)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()))
+    add = inst.exports["add"]
+    assert add(1, 2) == 3
+    assert add(-5, 2) == -3
+    assert add(0x7FFFFFFF, 1) == -0x80000000
+    assert add.call_bits([0xFFFFFFFF, 1]) == [0]
+    assert add.type == (("i32", "i32"), ("i32",))
+    raises(TypeError, add, 1)
+
+
+def case_multi_value_results():
+    m = ModuleBuilder()
+    t = m.type(["i32", "i64"], ["i64", "i32"])
+    m.func(t, [], [0x20, 1, 0x20, 0, 0x0B])
+    m.export("swap", 0, 0)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()))
+    assert inst.exports["swap"](7, -1) == (-1, 7)
+    assert inst.exports["swap"].call_bits([7, 5]) == [5, 7]
+
+
+def case_float_bits_are_exact():
+    m = ModuleBuilder()
+    t32 = m.type(["f32"], ["f32"])
+    t64 = m.type(["f64"], ["f64"])
+    m.func(t32, [], [0x20, 0, 0x0B])
+    m.func(t64, [], [0x20, 0, 0x0B])
+    m.func(t32, [], [0x20, 0, 0x8C, 0x0B])  # f32.neg keeps a signalling NaN's payload
+    m.export("id32", 0, 0)
+    m.export("id64", 0, 1)
+    m.export("neg32", 0, 2)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()))
+    for b in (0x7FA00001, 0xFFC00000, 0x80000000, 0x00000001):
+        assert inst.exports["id32"].call_bits([b]) == [b]
+    for b in (0x7FF0000000000001, 0x8000000000000000, 0xFFF8000000000123):
+        assert inst.exports["id64"].call_bits([b]) == [b]
+    assert inst.exports["neg32"].call_bits([0x7FA00001]) == [0xFFA00001]
+    assert inst.exports["id64"](1.5) == 1.5
+
+
+def case_globals_value_and_bits():
+    m = ModuleBuilder()
+    m.glob("i32", True, [0x41] + sleb(-7))
+    m.glob("f64", False, [0x44, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F])
+    m.export("g", 3, 0)
+    m.export("pi", 3, 1)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()))
+    g = inst.exports["g"]
+    assert g.value == -7 and g.bits == 0xFFFFFFF9
+    g.value = 5
+    assert g.bits == 5
+    assert inst.exports["pi"].value == 1.0
+    assert inst.exports["pi"].bits == 0x3FF0000000000000
+    assert g.type == ("i32", True)
+
+
+def case_memory_export_and_grow():
+    m = ModuleBuilder()
+    m.mem(1, 3)
+    m.data(16, b"hello")
+    m.export("mem", 2, 0)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()))
+    mem = inst.exports["mem"]
+    assert bytes(mem.data[16:21]) == b"hello"
+    assert mem.size() == 1
+    assert mem.grow(1) == 1
+    assert mem.size() == 2 and len(mem.data) == 2 * 65536
+    assert mem.grow(5) == -1
+
+
+def case_host_functions_both_conventions():
+    seen = []
+    m = ModuleBuilder()
+    t = m.type(["i32"], ["i32"])
+    m.import_func("env", "twice", t)
+    m.import_func("env", "raw", t)
+    m.func(t, [], [0x20, 0, 0x10, 0, 0x10, 1, 0x0B])
+    m.export("f", 0, 2)
+    mod = mpwasi.Module(m.bytes())
+    assert mod.imports == [("env", "twice", "func"), ("env", "raw", "func")]
+
+    def twice(x):
+        seen.append(x)
+        return x * 2
+
+    imports = {"env": {"twice": mpwasi.HostFunc(["i32"], ["i32"], twice),
+                       "raw": mpwasi.HostFunc(["i32"], ["i32"], lambda b: b ^ 0xFFFFFFFF, raw=True)}}
+    inst = mpwasi.Instance(mod, imports)
+    assert inst.exports["f"](-3) == 5  # ~(-6) == 5
+    assert seen == [-3]
+
+
+def case_exports_link_into_another_instance():
+    a = ModuleBuilder()
+    t = a.type(["i32"], ["i32"])
+    a.func(t, [], [0x20, 0, 0x41, 10, 0x6A, 0x0B])
+    a.export("plus10", 0, 0)
+    ia = mpwasi.Instance(mpwasi.Module(a.bytes()))
+    b = ModuleBuilder()
+    t = b.type(["i32"], ["i32"])
+    b.import_func("a", "plus10", t)
+    b.func(t, [], [0x20, 0, 0x10, 0, 0x10, 0, 0x0B])
+    b.export("plus20", 0, 1)
+    ib = mpwasi.Instance(mpwasi.Module(b.bytes()), {"a": ia.exports})
+    assert ib.exports["plus20"](1) == 21
+
+
+def case_link_errors():
+    b = ModuleBuilder()
+    t = b.type(["i32"], ["i32"])
+    b.import_func("env", "f", t)
+    mod = mpwasi.Module(b.bytes())
+    raises(mpwasi.LinkError, mpwasi.Instance, mod, {})
+    wrong = mpwasi.HostFunc(["i64"], ["i32"], lambda x: 0)
+    e = raises(mpwasi.LinkError, mpwasi.Instance, mod, {"env": {"f": wrong}})
+    assert "incompatible import type" in str(e)
+
+
+def case_traps_have_reasons_and_backtraces():
+    m = ModuleBuilder()
+    t = m.type(["i32"], ["i32"])
+    m.func(t, [], [0x41, 1, 0x20, 0, 0x6D, 0x0B], "divide")
+    m.func(t, [], [0x20, 0, 0x10, 0, 0x0B], "outer")
+    m.export("outer", 0, 1)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()))
+    e = raises(mpwasi.Trap, inst.exports["outer"], 0)
+    assert str(e) == "integer divide by zero"
+    names = [fr[1] for fr in e.frames]
+    assert names[:2] == ["divide", "outer"], names
+    assert inst.exports["outer"](1) == 1  # still usable after a trap
+
+
+def case_recursion_10000_deep_without_python_recursion():
+    inst = mpwasi.Instance(counter_module())
+    assert inst.exports["count"](10000) == 10000
+
+
+def case_call_depth_limit_traps():
+    inst = mpwasi.Instance(counter_module(), None, mpwasi.Limits(max_call_depth=50))
+    assert inst.exports["count"](40) == 40
+    e = raises(mpwasi.Trap, inst.exports["count"], 1000)
+    assert str(e) == "call stack exhausted"
+    assert inst.exports["count"](40) == 40
+
+
+def case_fuel_stops_a_runaway_loop():
+    m = ModuleBuilder()
+    t = m.type([], [])
+    m.func(t, [], SPIN_BODY)
+    m.export("spin", 0, 0)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()), None, mpwasi.Limits(fuel=5000))
+    e = raises(mpwasi.Trap, inst.exports["spin"])
+    assert str(e) == "fuel exhausted"
+    # fuel counts recursion too
+    inst2 = mpwasi.Instance(counter_module(), None, mpwasi.Limits(fuel=100))
+    assert inst2.exports["count"](50) == 50
+    raises(mpwasi.Trap, inst2.exports["count"], 500)
+
+
+def case_memory_cap_below_declared_size():
+    m = ModuleBuilder()
+    m.mem(1)
+    t = m.type(["i32"], ["i32"])
+    # store(addr) = i32.store addr 1; return memory.grow(1)
+    m.func(t, [], [0x20, 0, 0x41, 1, 0x36, 2, 0, 0x41, 1, 0x40, 0, 0x0B])
+    m.func(m.type([], ["i32"]), [], [0x3F, 0, 0x0B])
+    m.export("store_grow", 0, 0)
+    m.export("size", 0, 1)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()), None, mpwasi.Limits(memory_bytes=16384))
+    assert len(inst.exports["store_grow"].inst.memory.data) == 16384
+    assert inst.exports["store_grow"](16380) == -1  # fits; growing past the cap fails
+    e = raises(mpwasi.Trap, inst.exports["store_grow"], 16384)
+    assert str(e) == "out of bounds memory access"
+    assert inst.exports["size"]() == 1
+
+
+def case_malformed_and_invalid_are_clean_errors():
+    raises(mpwasi.DecodeError, mpwasi.Module, b"")
+    raises(mpwasi.DecodeError, mpwasi.Module, b"\x00asm\x02\x00\x00\x00")
+    good = counter_module().data
+    for n in range(8, len(good)):
+        try:
+            mpwasi.Module(good[:n])
+        except (mpwasi.DecodeError, mpwasi.ValidationError):
+            pass
+    m = ModuleBuilder()
+    t = m.type([], ["i32"])
+    m.func(t, [], [0x42, 0, 0x0B])  # returns an i64 where an i32 is declared
+    e = raises(mpwasi.ValidationError, mpwasi.Module, m.bytes())
+    assert str(e) == "type mismatch"
+
+
+def case_exit_and_host_errors():
+    m = ModuleBuilder()
+    t = m.type([], [])
+    m.import_func("env", "f", t)
+    m.func(t, [], [0x10, 0, 0x0B])
+    m.export("go", 0, 1)
+    mod = mpwasi.Module(m.bytes())
+
+    def leave():
+        raise mpwasi.Exit(3)
+
+    inst = mpwasi.Instance(mod, {"env": {"f": mpwasi.HostFunc([], [], leave)}})
+    e = raises(mpwasi.Exit, inst.exports["go"])
+    assert e.code == 3
+
+    def broken():
+        return [][1]
+
+    inst = mpwasi.Instance(mod, {"env": {"f": mpwasi.HostFunc([], [], broken)}})
+    e = raises(mpwasi.Trap, inst.exports["go"])
+    assert "IndexError" in str(e)
+
+
+def all_cases():
+    g = globals()
+    return [(k, g[k]) for k in sorted(g) if k.startswith("case_")]
+
+
+def main():
+    failed = 0
+    for name, fn in all_cases():
+        try:
+            fn()
+            print("case %s ok" % name)
+        except Exception as e:
+            failed += 1
+            print("case %s FAIL %s: %s" % (name, type(e).__name__, e))
+    print("engine cases: %d failed" % failed)
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main() else 0)
