@@ -575,9 +575,11 @@ def flash(profile, firmware_path, port=None, erase=False, progress=None, drive=N
                 target_drive = wait_for_drive(profile, drives, timeout=timeout)
         info_txt = read_info_uf2(target_drive)
         out.write("copying to %s (%s)\n" % (target_drive, info_txt.get("Model", "UF2 drive")))
+        # the board being flashed is a drive now: MicroPython ports present before the copy are other boards
+        others = [p.device for p in _micropython_ports(profile, list_ports)]
         copy_uf2(firmware_path, target_drive, progress)
         result["drive"] = target_drive
-        result["port"] = wait_for_port(profile, list_ports, timeout=timeout)
+        result["port"] = wait_for_port(profile, list_ports, timeout=timeout, exclude=others)
         out.write("MicroPython is back on %s\n" % result["port"])
     if no_install:
         result["installed"] = "skipped (--no-install)"

@@ -504,6 +504,15 @@ def test_uf2_reaches_the_bootsel_drive(tmp_path):
     assert events[-1] == (len(image), len(image), "copy")
 
 
+def test_another_pico_already_running_is_not_taken_for_the_flashed_one(tmp_path):
+    path = write(tmp_path, "pico.uf2", pico_uf2())
+    drive = make_drive(tmp_path)
+    booting = BootingBoard(drive, device="/dev/ttyACM1")
+    result = flash("rpi_pico", path, drive=drive, no_install=True, progress=lambda *a: None,
+                   list_ports=lambda: [mp_port("/dev/ttyACM0")] + booting())
+    assert result["port"] == "/dev/ttyACM1"
+
+
 def test_uf2_found_on_a_mounted_drive_without_naming_it(tmp_path):
     path = write(tmp_path, "pico2.uf2", uf2.build_uf2(b"\xEF" * 256, 0x10FFFF00, ABSOLUTE) + pico_uf2(family=RP2350))
     other = make_drive(tmp_path, "RPI-RP2")          # an RP2040 drive: not for a Pico 2
