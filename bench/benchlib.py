@@ -140,3 +140,16 @@ def print_table(headers, rows, out=sys.stdout):
     out.write("  ".join("-" * w for w in widths) + "\n")
     for row in rows:
         out.write(line(row) + "\n")
+
+
+def machine_note():
+    """One line on the machine: CPUs and load, since wall-clock times on a busy machine are noisy."""
+    cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return "%d CPUs" % cpus
+    note = "%d CPUs, load average %.1f" % (cpus, load)
+    if load > cpus * 0.5:
+        note += " (busy: times are wall-clock and will be noisy; use --repeat)"
+    return note

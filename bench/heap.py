@@ -252,6 +252,7 @@ def main(argv=None):
                               "min heap"], rows, out)
     out.write("\nDecode + validate + instantiate (ms, best of %d)\n\n" % (1 if args.quick else 3))
     benchlib.print_table(["module", "interpreter", "time"], times, out)
+    out.write("\n%s\n" % benchlib.machine_note())
     for n in notes:
         out.write("\n" + n + "\n")
     return 0

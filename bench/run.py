@@ -287,6 +287,7 @@ def indent(text):
 
 def to_json(runner, report):
     doc = {"quick": runner.quick, "repeat": runner.repeat, "runtimes": runner.runtimes,
+           "machine": benchlib.machine_note(),
            "unavailable": runner.unavailable, "benchmarks": {}, "ratios": {}}
     for name, entry in report.items():
         doc["benchmarks"][name] = {
@@ -336,6 +337,7 @@ def main(argv=None):
         sys.stderr.flush()
 
     t0 = time.perf_counter()
+    load_note = benchlib.machine_note()  # before the benchmarks load the machine themselves
     runner = Runner(args.quick, repeat, wanted, log)
     try:
         report = run_benchmarks(runner, benchmarks, log)
@@ -346,7 +348,7 @@ def main(argv=None):
         sys.stdout.write("\n")
     else:
         render(runner, report, sys.stdout)
-        sys.stdout.write("\nbench: %.1f s in all\n" % (time.perf_counter() - t0))
+        sys.stdout.write("\nbench: %.1f s in all; %s\n" % (time.perf_counter() - t0, load_note))
     bad = any(e["mismatch"] for e in report.values()) or any(
         not m.ok for e in report.values() for m in e["results"].values())
     return 1 if bad else 0

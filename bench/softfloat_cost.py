@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 # program, quick size, full size
-KERNELS = [("nbody", 10, 100), ("mandelbrot", 10, 32)]
+KERNELS = [("nbody", 40, 200), ("mandelbrot", 20, 40)]
 MP_HEAP = "32M"
 
 
@@ -81,6 +81,7 @@ def main(argv=None):
                          " the _start call)\n\n")
         benchlib.print_table(["interpreter", "program", "size", "native", "softfloat",
                               "soft/native", "output"], rows)
+        sys.stdout.write("\n%s\n" % benchlib.machine_note())
     return 1 if bad else 0
 
 
