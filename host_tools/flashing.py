@@ -64,6 +64,13 @@ def _profile(profile):
     return load_profile(profile)
 
 
+def _boards_where(test):
+    """The hint " (it fits board a, b)" naming the profiles that pass ``test``, or "" if none do."""
+    from .profiles import all_profiles
+    names = [p.name for p in all_profiles() if test(p)]
+    return " (it fits board %s)" % ", ".join(names) if names else ""
+
+
 def _read(path):
     try:
         with open(path, "rb") as f:
@@ -106,8 +113,9 @@ def _check_uf2(profile, path, data, what):
     foreign = [f for f in streams if f != wanted and f not in allowed_extra]
     if wanted not in streams:
         found = ", ".join(uf2mod.family_name(f) for f in streams)
-        raise FirmwareError("%s: wrong UF2 family: the file is for %s, board %s (%s) needs %s"
-                            % (what, found, profile.name, profile.chip, uf2mod.family_name(wanted)))
+        fits = _boards_where(lambda p: p.flash_method == "uf2" and p.flash["family_id"] in streams)
+        raise FirmwareError("%s: wrong UF2 family: the file is for %s, board %s (%s) needs %s%s"
+                            % (what, found, profile.name, profile.chip, uf2mod.family_name(wanted), fits))
     if foreign:
         raise FirmwareError("%s: the file also carries blocks for %s, which board %s does not take"
                             % (what, ", ".join(uf2mod.family_name(f) for f in foreign), profile.name))
@@ -155,10 +163,11 @@ def _load_esp_image(chip, data, what, where):
     defs = _esp_chip_ids()
     expected = defs[chip].IMAGE_CHIP_ID
     if image.chip_id != expected:
-        other = [c.CHIP_NAME for c in defs.values() if c.IMAGE_CHIP_ID == image.chip_id]
-        raise FirmwareError("%s: the %s image is for %s (chip id %d), but the board is %s (chip id %d)"
-                            % (what, where, other[0] if other else "an unknown chip", image.chip_id,
-                               defs[chip].CHIP_NAME, expected))
+        other = [n for n, c in defs.items() if c.IMAGE_CHIP_ID == image.chip_id]
+        fits = _boards_where(lambda p: p.flash_method == "esptool" and p.flash["chip"] in other)
+        raise FirmwareError("%s: the %s image is for %s (chip id %d), but the board is %s (chip id %d)%s"
+                            % (what, where, defs[other[0]].CHIP_NAME if other else "an unknown chip",
+                               image.chip_id, defs[chip].CHIP_NAME, expected, fits))
     if image.checksum != image.calculate_checksum():
         raise FirmwareError("%s: the %s image's checksum does not match its contents: corrupted" % (what, where))
     if getattr(image, "append_digest", False) and image.stored_digest != image.calc_digest:

@@ -165,7 +165,8 @@ def test_merged_firmware_layouts(esp_images):
 
 
 def test_wrong_chip_is_refused(esp_images):
-    with pytest.raises(FirmwareError, match=r"is for ESP32-C3 \(chip id 5\), but the board is ESP32 \(chip id 0\)"):
+    with pytest.raises(FirmwareError, match=r"is for ESP32-C3 \(chip id 5\), but the board is ESP32 \(chip id 0\) "
+                                            r"\(it fits board esp32c3\)"):
         check_image("esp32", esp_images["esp32c3"])
     with pytest.raises(FirmwareError, match="is for ESP32 .*board is ESP32-S3"):
         check_image("esp32s3", esp_images["esp32"])
@@ -539,7 +540,7 @@ def test_bad_uf2_is_refused_and_nothing_copied(tmp_path, case):
     }[case]
     expected = {
         "wrong_family": r"wrong UF2 family: the file is for 0xe48bff59 \(rp2350-arm-s\), board rpi_pico \(rp2040\) "
-                        r"needs 0xe48bff56 \(rp2040\)",
+                        r"needs 0xe48bff56 \(rp2040\) \(it fits board rpi_pico2\)",
         "truncated": "truncated",
         "not_uf2": "not a UF2 file",
         "missing_block": "1 of 8 blocks missing",
