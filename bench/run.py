@@ -155,8 +155,11 @@ class Runner:
             if exe is None:
                 return benchlib.Measurement(error="gcc build failed")
             t0 = time.perf_counter()
-            p = subprocess.run([exe, str(size)], capture_output=True, text=True,
-                               timeout=self.timeout)
+            try:
+                p = subprocess.run([exe, str(size)], capture_output=True, text=True,
+                                   timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                return benchlib.Measurement(error="timeout after %ds" % self.timeout)
             t = time.perf_counter() - t0
             if p.returncode != 0:
                 return benchlib.Measurement(stdout=p.stdout, error="exit %d" % p.returncode)
