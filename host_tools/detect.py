@@ -116,7 +116,10 @@ def is_bootsel_drive(path):
 
 
 def default_drive_candidates():
-    """Mount points where a UF2 drive may appear (Linux /media, /run/media, /mnt; macOS /Volumes)."""
+    """Mount points where a UF2 drive may appear (Linux /media, /run/media, /mnt; macOS /Volumes;
+    drive letters on Windows)."""
+    if os.name == "nt":
+        return ["%s:\\" % letter for letter in "DEFGHIJKLMNOPQRSTUVWXYZ" if os.path.isdir("%s:\\" % letter)]
     seen = []
     for pattern in MOUNT_PATTERNS:
         for path in sorted(glob.glob(pattern)):
