@@ -18,45 +18,48 @@ try:
 except ImportError:  # pragma: no cover - every MicroPython build with floats has math
     _fsqrt = None
 
-_BITLEN_LOW = b"\x00\x01\x02\x02\x03\x03\x03\x03\x04\x04\x04\x04\x04\x04\x04\x04"
+# Powers of two as one table: bit lengths and rounding thresholds come from comparisons against it.
+# On MicroPython every arithmetic operation on an int past the small-int range (2**30 on 32-bit
+# boards) allocates, and the garbage collector's sweeps then dominate the run time; comparisons and
+# tuple look-ups allocate nothing. Sizes: significands here stay below 2**120.
+_NPOW = 120
+_POW2 = tuple(1 << k for k in range(_NPOW))
 
 
-def _bitlen_portable(x):
-    """Number of bits of the non-negative int x (0 for 0), without int.bit_length."""
-    n = 0
-    while x >> 64:
-        x >>= 64
-        n += 64
-    if x >> 32:
-        x >>= 32
-        n += 32
-    if x >> 16:
-        x >>= 16
-        n += 16
-    if x >> 8:
-        x >>= 8
-        n += 8
-    if x >> 4:
-        x >>= 4
-        n += 4
-    return n + _BITLEN_LOW[x]
+def _bitlen_table(m):
+    """Number of bits of 0 < m < 2**119, by binary search over _POW2 (no allocation)."""
+    lo = 0
+    hi = _NPOW - 1   # _POW2[lo] <= m < _POW2[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if m >= _POW2[mid]:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
-# CPython has a C bit_length; MicroPython does not (the portable helper is used there).
-_bitlen = getattr(int, "bit_length", None) or _bitlen_portable
+# CPython has a C bit_length; MicroPython does not (the table search is used there).
+_bitlen = getattr(int, "bit_length", None) or _bitlen_table
+
+
+def _float_bits():
+    x = 2.0 ** 52
+    return 53 if (x + 1.0) - x == 1.0 else 24
+
+
+# bits of n kept for the float first guess: twice the float's precision, less a margin
+_SQRT_TOP = 2 * _float_bits() - 6
 
 
 def _isqrt_newton(n):
-    """floor(sqrt(n)) for an int n > 0: a float first guess (above the root), then Newton from above.
+    """floor(sqrt(n)) for 0 < n < 2**119: a float first guess (above the root), then Newton from above.
 
-    The guess only needs to be >= the root, so a single-precision float is good enough.
+    The guess is good to about the float's precision (double or single) and is made >= the root.
     """
-    b = _bitlen(n)
-    s = 0
-    if b > 48:
-        s = (b - 47) & ~1
-    top = n >> s
-    x = (int(_fsqrt(top) * 1.001) + 2) << (s >> 1)
+    s = _bitlen(n) - _SQRT_TOP
+    s = (s + 1) & ~1 if s > 0 else 0
+    x = (int(_fsqrt(n >> s)) + 4) << (s >> 1)
     while True:
         y = (x + n // x) >> 1
         if y >= x:
@@ -80,261 +83,311 @@ def _trap(reason):
 
 
 def _family(EW, MW):
-    """Build the operations of the binary format with EW exponent bits and MW fraction bits."""
+    """Build the operations of the binary format with EW exponent bits and MW fraction bits.
+
+    Inside, a sign is 0 or 1; a finite value is sig * 2**exp with exp = max(field, 1) - EOFF.
+    """
     SIGN = 1 << (EW + MW)
-    MAG = SIGN - 1
     EMAX = (1 << EW) - 1          # exponent field of inf/NaN
     INF = EMAX << MW
+    NINF = SIGN | INF
     QUIET = 1 << (MW - 1)
     CNAN = INF | QUIET            # canonical NaN
     FRAC = (1 << MW) - 1
     HID = 1 << MW                 # the implicit leading bit
     BIAS = EMAX >> 1
     P = MW + 1                    # precision in bits
-    EOFF = BIAS + MW              # value = sig * 2**(max(field, 1) - EOFF)
-    LMIN = 1 - EOFF               # weight (exponent) of the subnormal ulp
+    EOFF = BIAS + MW
+    LMIN = 1 - EOFF               # exponent of the subnormal ulp
     ONE = BIAS << MW
+    NONE = SIGN | ONE             # -1.0
     BIG = BIAS + MW               # field from which every value is an integer
+    SIGNS = (0, SIGN)             # signed zeros
+    INFS = (INF, NINF)
+    POW2 = _POW2
+    CARRY = POW2[P]
+    bitlen = _bitlen
 
-    def pack(s, m, e):
-        """Round sig m > 0 times 2**e to the format (nearest, ties to even), with sign bit s."""
-        n = _bitlen(m)
+    def pack(s, m, e, n):
+        """Round m * 2**e (m > 0, exactly n bits) to nearest-even; sign s (0/1); -> bits."""
         lsb = e + n - P
         if lsb < LMIN:
             lsb = LMIN
         sh = lsb - e
         if sh > 0:
             if sh > n:
-                return s  # below half of the smallest subnormal
+                return SIGNS[s]   # below half of the smallest subnormal
             q = m >> sh
-            h = 1 << (sh - 1)
-            r = m & (h + h - 1)
+            r = m - (q << sh)
+            h = POW2[sh - 1]
             if r > h or (r == h and q & 1):
                 q += 1
-        else:
+                if q == CARRY:
+                    q = HID
+                    lsb += 1
+        elif sh:
             q = m << -sh
-        q += (lsb - LMIN) << MW   # a carry out of the significand bumps the exponent
-        if q >= INF:
-            return s | INF
-        return s | q
+        else:
+            q = m
+        E = lsb - LMIN            # exponent field - 1 for a normal q (which carries its leading bit)
+        if E >= EMAX - 1:
+            return INFS[s]
+        return ((E + (s << EW)) << MW) + q
 
     def nan2(a, b):
-        if (a & MAG) > INF:
+        if INF < a < SIGN or a > NINF:
             return a | QUIET
         return b | QUIET
 
     def make_add(FLIP):
-        # FLIP = SIGN turns the addition into a subtraction (b's sign is flipped where it is read).
+        # FLIP = 1 makes it a subtraction: b's sign is flipped where it is read.
         def add(a, b):
-            ea = (a >> MW) & EMAX
-            eb = (b >> MW) & EMAX
+            ha = a >> MW
+            hb = b >> MW
+            ea = ha & EMAX
+            eb = hb & EMAX
+            sa = ha >> EW
+            sb = (hb >> EW) ^ FLIP
             if ea == EMAX or eb == EMAX:
-                if (a & MAG) > INF or (b & MAG) > INF:
+                if INF < a < SIGN or a > NINF or INF < b < SIGN or b > NINF:
                     return nan2(a, b)
-                b ^= FLIP
                 if ea != EMAX:
-                    return b
-                if eb == EMAX and (a ^ b) & SIGN:
+                    return INFS[sb]
+                if eb == EMAX and sa != sb:
                     return CNAN  # inf - inf
                 return a
-            ma = a & FRAC
-            if ea:
-                ma |= HID
-            else:
-                ea = 1
-            mb = b & FRAC
+            fa = a & FRAC
+            fb = b & FRAC
+            x = a
+            if ea < eb or (ea == eb and fa < fb):   # x: the operand of larger magnitude
+                ea, eb = eb, ea   # (swaps of two or three names allocate no tuple on MicroPython)
+                fa, fb = fb, fa
+                sa, sb, x = sb, sa, b
+            if not ea:   # both subnormal: exact
+                if sa == sb:
+                    return SIGNS[sa] + fa + fb  # a carry into the exponent gives the smallest normal
+                fa -= fb
+                return SIGNS[sa] + fa if fa else 0   # x - x = +0
+            ma = fa + HID
             if eb:
-                mb |= HID
+                mb = fb + HID
             else:
+                mb = fb
                 eb = 1
-            if a & SIGN:
-                ma = -ma
-            if (b ^ FLIP) & SIGN:
-                mb = -mb
             d = ea - eb
-            if d >= 0:
-                if d > P + 2:
-                    return a  # b is far below half an ulp of a
-                m = (ma << d) + mb
-                e = eb
-            else:
-                if d < -P - 2:
-                    return b ^ FLIP
-                m = ma + (mb << -d)
-                e = ea
-            if m > 0:
-                return pack(0, m, e - EOFF)
-            if m < 0:
-                return pack(SIGN, -m, e - EOFF)
-            return a & (b ^ FLIP) & SIGN  # exact zero: -0 only for (-0) + (-0)
+            if d > P + 2:   # the smaller one is below an eighth of x's ulp
+                if (x >= SIGN) != sa:
+                    return x ^ SIGN   # x is b of a subtraction
+                return x
+            if sa == sb:
+                m = ((ma << d) if d else ma) + mb
+                n = P + d
+                if m >= POW2[n]:
+                    n += 1
+                return pack(sa, m, eb - EOFF, n)
+            m = ((ma << d) if d else ma) - mb
+            if not m:
+                return 0   # x - x = +0
+            n = P + d
+            if m < POW2[n - 1]:
+                n = bitlen(m)
+            return pack(sa, m, eb - EOFF, n)
         return add
+
+    def mul(a, b):
+        ha = a >> MW
+        hb = b >> MW
+        ea = ha & EMAX
+        eb = hb & EMAX
+        s = (ha ^ hb) >> EW
+        if ea == EMAX or eb == EMAX:
+            if INF < a < SIGN or a > NINF or INF < b < SIGN or b > NINF:
+                return nan2(a, b)
+            if a == 0 or a == SIGN or b == 0 or b == SIGN:
+                return CNAN  # 0 * inf
+            return INFS[s]
+        fa = a & FRAC
+        fb = b & FRAC
+        if ea and eb:
+            m = (fa + HID) * (fb + HID)
+            n = P + P - 1
+            if m >= POW2[n]:
+                n += 1
+            return pack(s, m, ea + eb - EOFF - EOFF, n)
+        if ea:
+            fa += HID
+        elif fa:
+            ea = 1
+        else:
+            return SIGNS[s]
+        if eb:
+            fb += HID
+        elif fb:
+            eb = 1
+        else:
+            return SIGNS[s]
+        m = fa * fb
+        return pack(s, m, ea + eb - EOFF - EOFF, bitlen(m))
 
     def unpack_norm(a, e):
         """Significand of the finite non-zero a (exponent field e) scaled to P bits, and its exponent."""
         m = a & FRAC
         if e:
-            return m | HID, e - EOFF
-        k = P - _bitlen(m)
+            return m + HID, e - EOFF
+        k = P - bitlen(m)
         return m << k, LMIN - k
 
-    def mul(a, b):
-        s = (a ^ b) & SIGN
-        ea = (a >> MW) & EMAX
-        eb = (b >> MW) & EMAX
-        if ea == EMAX or eb == EMAX:
-            if (a & MAG) > INF or (b & MAG) > INF:
-                return nan2(a, b)
-            if not (a & MAG) or not (b & MAG):
-                return CNAN  # 0 * inf
-            return s | INF
-        ma = a & FRAC
-        if ea:
-            ma |= HID
-        elif ma:
-            ea = 1
-        else:
-            return s
-        mb = b & FRAC
-        if eb:
-            mb |= HID
-        elif mb:
-            eb = 1
-        else:
-            return s
-        return pack(s, ma * mb, ea + eb - EOFF - EOFF)
-
     def div(a, b):
-        s = (a ^ b) & SIGN
-        ea = (a >> MW) & EMAX
-        eb = (b >> MW) & EMAX
+        ha = a >> MW
+        hb = b >> MW
+        ea = ha & EMAX
+        eb = hb & EMAX
+        s = (ha ^ hb) >> EW
         if ea == EMAX or eb == EMAX:
-            if (a & MAG) > INF or (b & MAG) > INF:
+            if INF < a < SIGN or a > NINF or INF < b < SIGN or b > NINF:
                 return nan2(a, b)
             if ea == eb:
                 return CNAN  # inf / inf
             if ea == EMAX:
-                return s | INF
-            return s  # x / inf
-        if not (b & MAG):
-            if not (a & MAG):
+                return INFS[s]
+            return SIGNS[s]  # x / inf
+        if b == 0 or b == SIGN:
+            if a == 0 or a == SIGN:
                 return CNAN  # 0 / 0
-            return s | INF
-        if not (a & MAG):
-            return s
-        ma, xa = unpack_norm(a, ea)
-        mb, xb = unpack_norm(b, eb)
-        q, r = divmod(ma << (P + 2), mb)   # q has P+2 or P+3 bits
-        if r:
+            return INFS[s]
+        if a == 0 or a == SIGN:
+            return SIGNS[s]
+        if ea and eb:
+            ma = (a & FRAC) + HID
+            mb = (b & FRAC) + HID
+            xa = ea
+            xb = eb
+        else:
+            ma, xa = unpack_norm(a, ea)
+            mb, xb = unpack_norm(b, eb)
+        num = ma << (P + 2)
+        q = num // mb        # P+2 or P+3 bits
+        if q * mb != num:
             q |= 1  # sticky bit, below the rounding position
-        return pack(s, q, xa - xb - P - 2)
+        return pack(s, q, xa - xb - P - 2, P + 2 if q < POW2[P + 2] else P + 3)
 
     def sqrt(a):
-        if not (a & MAG):
+        if a == 0 or a == SIGN:
             return a  # sqrt(-0) = -0
-        if (a & MAG) > INF:
+        if INF < a < SIGN or a > NINF:
             return a | QUIET
-        if a & SIGN:
+        if a > SIGN:
             return CNAN
         if a == INF:
             return a
-        m, e = unpack_norm(a, a >> MW)
-        sh = P + 4 + ((e - P - 4) & 1)     # even exponent, 2P+4 or 2P+5 bit radicand
+        e = a >> MW
+        if e:
+            m = (a & FRAC) + HID
+            e -= EOFF
+        else:
+            m, e = unpack_norm(a, e)
+        sh = P + 4 + ((e - P - 4) & 1)     # even exponent; radicand of 2P+4 or 2P+5 bits
         n = m << sh
-        r = _isqrt(n)
+        r = _isqrt(n)                      # P+2 or P+3 bits: sh - 2
         if r * r != n:
             r |= 1  # sticky
-        return pack(0, r, (e - sh) >> 1)
+        return pack(0, r, (e - sh) >> 1, sh - 2)
 
     def make_rint(kind):
         # kind: 0 trunc, 1 floor, 2 ceil, 3 nearest (ties to even)
         def rint(a):
             e = (a >> MW) & EMAX
             if e >= BIG:
-                if (a & MAG) > INF:
+                if INF < a < SIGN or a > NINF:
                     return a | QUIET
                 return a  # already integral, or inf
-            s = a & SIGN
             if e < BIAS:  # |a| < 1
-                if not (a & MAG):
+                if a == 0 or a == SIGN:
                     return a
+                s = a > SIGN
                 if kind == 1:
-                    return (SIGN | ONE) if s else 0
+                    return NONE if s else 0
                 if kind == 2:
                     return SIGN if s else ONE
                 if kind == 3 and e == BIAS - 1 and a & FRAC:
-                    return s | ONE  # 0.5 < |a| < 1
-                return s
+                    return NONE if s else ONE  # 0.5 < |a| < 1
+                return SIGNS[s]
             f = BIG - e   # number of fraction bits, 1..MW
-            frac = a & ((1 << f) - 1)
+            frac = a & (POW2[f] - 1)
             if not frac:
                 return a
             t = a - frac
             if kind == 0:
                 return t
             if kind == 1:
-                up = s
+                up = a > SIGN
             elif kind == 2:
-                up = not s
+                up = a < SIGN
             else:
-                h = 1 << (f - 1)
+                h = POW2[f - 1]
                 up = frac > h or (frac == h and (t >> f) & 1)
             if up:
-                t += 1 << f  # magnitude up; a carry moves into the exponent
+                t += POW2[f]  # magnitude up; a carry moves into the exponent
             return t
         return rint
 
+    # Comparisons, min, max, abs, copysign: by comparing bit patterns, never by arithmetic on them.
     def fmin(a, b):
-        if (a & MAG) > INF or (b & MAG) > INF:
+        if INF < a < SIGN or a > NINF or INF < b < SIGN or b > NINF:
             return nan2(a, b)
-        ka = SIGN - a if a & SIGN else a
-        kb = SIGN - b if b & SIGN else b
-        if ka < kb:
+        if a < SIGN:
+            if b < SIGN:
+                return a if a <= b else b
+            return b   # b negative or -0
+        if b < SIGN:
             return a
-        if kb < ka:
-            return b
-        return a | b  # equal, or -0 and +0: -0
+        return a if a >= b else b   # both negative: the larger pattern is the smaller number
 
     def fmax(a, b):
-        if (a & MAG) > INF or (b & MAG) > INF:
+        if INF < a < SIGN or a > NINF or INF < b < SIGN or b > NINF:
             return nan2(a, b)
-        ka = SIGN - a if a & SIGN else a
-        kb = SIGN - b if b & SIGN else b
-        if ka > kb:
+        if a < SIGN:
+            if b < SIGN:
+                return a if a >= b else b
             return a
-        if kb > ka:
+        if b < SIGN:
             return b
-        return a & b
+        return a if a <= b else b
 
     def copysign(a, b):
-        return (a & MAG) | (b & SIGN)
+        if (a >= SIGN) == (b >= SIGN):
+            return a
+        return a ^ SIGN
 
     def neg(a):
         return a ^ SIGN
 
     def fabs(a):
-        return a & MAG
+        return a - SIGN if a >= SIGN else a
 
     def eq(a, b):
         if a == b:
-            return 0 if (a & MAG) > INF else 1
-        return 0 if (a | b) & MAG else 1  # +0 == -0
+            return 0 if INF < a < SIGN or a > NINF else 1
+        return 1 if (a == 0 or a == SIGN) and (b == 0 or b == SIGN) else 0
 
     def ne(a, b):
         return 1 - eq(a, b)
 
     def lt(a, b):
-        if (a & MAG) > INF or (b & MAG) > INF:
-            return 0
-        ka = SIGN - a if a & SIGN else a
-        kb = SIGN - b if b & SIGN else b
-        return 1 if ka < kb else 0
+        if a < SIGN:
+            return 1 if b < SIGN and a < b <= INF else 0
+        if b < SIGN:
+            return 1 if a <= NINF and b <= INF and (a != SIGN or b) else 0
+        return 1 if b < a <= NINF else 0
 
     def le(a, b):
-        if (a & MAG) > INF or (b & MAG) > INF:
-            return 0
-        ka = SIGN - a if a & SIGN else a
-        kb = SIGN - b if b & SIGN else b
-        return 1 if ka <= kb else 0
+        if a < SIGN:
+            if b < SIGN:
+                return 1 if a <= b <= INF else 0
+            return 1 if a == 0 and b == SIGN else 0
+        if b < SIGN:
+            return 1 if a <= NINF and b <= INF else 0
+        return 1 if b <= a <= NINF else 0
 
     def gt(a, b):
         return lt(b, a)
@@ -351,45 +404,47 @@ def _family(EW, MW):
             if not a:
                 return 0
             if signed and a >= top:
-                return pack(SIGN, wrap - a, 0)
-            return pack(0, a, 0)
+                m = wrap - a
+                return pack(1, m, 0, bitlen(m))
+            return pack(0, a, 0, bitlen(a))
         return convert
 
     def make_trunc(width, signed, sat):
-        lo = -(1 << (width - 1)) if signed else 0
+        lo = (1 << (width - 1)) if signed else 0       # largest magnitude of a negative result
         hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
-        mask = (1 << width) - 1
+        wrap = 1 << width
         elim = BIAS + width + 1   # fields at or above this are >= 2**(width+1): out of any range
 
         def trunc(a):
-            if (a & MAG) > INF:
+            if INF < a < SIGN or a > NINF:
                 if sat:
                     return 0
                 _trap("invalid conversion to integer")
-            e = (a >> MW) & EMAX
-            if e >= elim:
-                t = 1 << (width + 1)
-            elif e < BIAS:
+            h = a >> MW
+            e = h & EMAX
+            if e < BIAS:
                 return 0  # |a| < 1
+            if e >= elim:
+                t = wrap + wrap
             elif e >= EOFF:
-                t = ((a & FRAC) | HID) << (e - EOFF)
+                t = ((a & FRAC) + HID) << (e - EOFF)
             else:
-                t = ((a & FRAC) | HID) >> (EOFF - e)
-            if a & SIGN:
-                t = -t
-            if t < lo:
+                t = ((a & FRAC) + HID) >> (EOFF - e)
+            if h > EMAX:   # negative
+                if t > lo:
+                    if not sat:
+                        _trap("integer overflow")
+                    t = lo
+                return (wrap - t) if t else 0
+            if t > hi:
                 if not sat:
                     _trap("integer overflow")
-                t = lo
-            elif t > hi:
-                if not sat:
-                    _trap("integer overflow")
-                t = hi
-            return t & mask
+                return hi
+            return t
         return trunc
 
     return {
-        "add": make_add(0), "sub": make_add(SIGN), "mul": mul, "div": div,
+        "add": make_add(0), "sub": make_add(1), "mul": mul, "div": div,
         "min": fmin, "max": fmax, "copysign": copysign,
         "sqrt": sqrt, "trunc": make_rint(0), "floor": make_rint(1), "ceil": make_rint(2),
         "nearest": make_rint(3), "neg": neg, "abs": fabs,
@@ -425,31 +480,33 @@ _export()
 
 def f64_promote_f32(a):
     """f32 -> f64, exact; a NaN keeps its payload in the top fraction bits and becomes quiet."""
-    s = (a & 0x80000000) << 32
-    e = (a >> 23) & 0xFF
+    h = a >> 23
+    e = h & 0xFF
     m = a & 0x7FFFFF
     if e == 0xFF:
+        top = 0xFFF if h > 0xFF else 0x7FF
         if m:
-            return s | 0x7FF8000000000000 | (m << 29)
-        return s | 0x7FF0000000000000
-    if not e:
-        if not m:
-            return s
-        return _pack64(s, m, -149)
-    return s | ((e + 896) << 52) | (m << 29)
+            return (top << 52) | 0x8000000000000 | (m << 29)
+        return top << 52
+    if e:   # rebias; a sign bit moves from bit 8 of h to bit 11
+        return ((h + (896 if h < 0x100 else 2688)) << 52) + (m << 29)
+    if m:
+        return _pack64(h >> 8, m, -149, _bitlen(m))
+    return 0x8000000000000000 if h else 0
 
 
 def f32_demote_f64(a):
     """f64 -> f32, correctly rounded; NaNs keep the top payload bits and become quiet."""
-    s = (a >> 32) & 0x80000000
-    e = (a >> 52) & 0x7FF
+    h = a >> 52
+    e = h & 0x7FF
     m = a & 0xFFFFFFFFFFFFF
+    s = h >> 11
     if e == 0x7FF:
         if m:
-            return s | 0x7FC00000 | (m >> 29)
-        return s | 0x7F800000
+            return ((s << 31) | 0x7FC00000) | (m >> 29)
+        return 0xFF800000 if s else 0x7F800000
     if e:
-        return _pack32(s, m | 0x10000000000000, e - 1075)
+        return _pack32(s, m + 0x10000000000000, e - 1075, 53)
     if m:
-        return _pack32(s, m, -1074)
-    return s
+        return _pack32(s, m, -1074, _bitlen(m))
+    return 0x80000000 if s else 0
