@@ -66,6 +66,26 @@ else:
             time.sleep(ns / 1e9)
 
 
+def collect():
+    """A garbage collection before a large allocation, on MicroPython (where the heap is small and
+    a fragmented one fails large blocks); nothing on CPython."""
+    if MICROPYTHON:
+        import gc
+
+        gc.collect()
+
+
+def file_size(f):
+    """The size of an open file, by seeking to its end (keeps the position); works for files
+    still being written, where a stat of the path may lag on littlefs."""
+    pos = f.tell()
+    end = f.seek(0, 2)
+    if end is None:
+        end = f.tell()
+    f.seek(pos)
+    return end
+
+
 def random_bytes(n):
     """n bytes from the host's random source: the hardware RNG on boards."""
     if hasattr(os, "urandom"):

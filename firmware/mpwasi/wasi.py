@@ -23,8 +23,15 @@ import struct
 import sys
 
 from . import compat
-from . import wasi_fs
-from .wasi_fs import FT_CHAR, FT_DIR, FT_FILE, FT_UNKNOWN
+
+# preview1 filetypes
+FT_UNKNOWN = 0
+FT_BLOCK = 1
+FT_CHAR = 2
+FT_DIR = 3
+FT_FILE = 4
+FT_SOCKET = 6
+FT_SYMLINK = 7
 
 # --- preview1 errno values -------------------------------------------------------------------
 ESUCCESS = 0
@@ -162,6 +169,12 @@ SIGNATURES = (
 UNSUPPORTED = ("fd_filestat_set_times", "path_filestat_set_times", "path_link", "path_readlink",
                "path_symlink", "proc_raise")
 SOCKETS = ("sock_accept", "sock_recv", "sock_send", "sock_shutdown")
+# in wasi_files.py, loaded only when a module imports one of them
+FILE_FUNCTIONS = ("fd_advise", "fd_allocate", "fd_fdstat_set_flags", "fd_fdstat_set_rights",
+                  "fd_filestat_get", "fd_filestat_set_size", "fd_pread", "fd_pwrite",
+                  "fd_readdir", "fd_renumber", "path_create_directory", "path_filestat_get",
+                  "path_open", "path_remove_directory", "path_rename", "path_unlink_file",
+                  "poll_oneoff")
 
 
 class WasiErrno(Exception):
@@ -208,7 +221,11 @@ class Wasi:
         elif isinstance(env, dict):
             env = [k + "=" + v for k, v in env.items()]
         self.env = [_to_bytes(e) for e in env]
-        self.fs = fs or wasi_fs.default_fs()
+        self.fs = fs
+        if fs is None and dirs:
+            from . import wasi_fs
+
+            self.fs = wasi_fs.default_fs()
         self.memory = None
         self._cpu_start = compat.monotonic_ns()
         self.fds = {
@@ -232,30 +249,46 @@ class Wasi:
         """Called by Instance() before the start function: finds the exported memory."""
         self.memory = instance.exports.get("memory")
 
-    def imports(self):
-        """{"wasi_snapshot_preview1": {name: HostFunc}} for all 46 preview1 functions."""
+    def imports(self, module=None):
+        """{"wasi_snapshot_preview1": {name: HostFunc}}: all 46 preview1 functions, or with a
+        Module only those it imports (each HostFunc costs heap on a board)."""
         import mpwasi
 
         global Trap, Exit
         Trap = mpwasi.Trap
         Exit = mpwasi.Exit
+        wanted = None
+        if module is not None:
+            wanted = [imp[1] for imp in module.imports if imp[0] == "wasi_snapshot_preview1"]
         table = {}
         for name, params in SIGNATURES:
+            if wanted is not None and name not in wanted:
+                continue
             types = tuple("i64" if c == "I" else "i32" for c in params)
             if name == "proc_exit":
                 fn, results = self.proc_exit, ()
             elif name in UNSUPPORTED:
                 fn, results = _enosys, ("i32",)
             elif name in SOCKETS:
-                fn, results = self._no_socket, ("i32",)
+                fn, results = self._guarded(self._no_socket), ("i32",)
+            elif name in FILE_FUNCTIONS:
+                from . import wasi_files
+
+                fn, results = self._guarded(getattr(wasi_files, name), self), ("i32",)
             else:
                 fn, results = self._guarded(getattr(self, name)), ("i32",)
-            host = mpwasi.HostFunc(types, results, fn, raw=True)
+            host = mpwasi.HostFunc(types, results, fn, raw=True, name=name)
             host.owner = self
             table[name] = host
         return {"wasi_snapshot_preview1": table}
 
-    def _guarded(self, method):
+    def _guarded(self, method, ctx=None):
+        if ctx is not None:
+            function = method
+
+            def method(*args):
+                return function(ctx, *args)
+
         def call(*args):
             try:
                 return method(*args)
@@ -351,46 +384,6 @@ class Wasi:
             raise WasiErrno(EMFILE)
         self.fds[fd] = entry
         return fd
-
-    def _resolve(self, dir_entry, ptr, length, follow):
-        """A guest path relative to a directory fd -> (host path, trailing slash).
-
-        Each directory fd is the root of what it reaches: absolute paths, `..` past it and symlinks
-        leading out answer ESCAPE (EPERM); empty components and `.` are skipped; NUL bytes answer EINVAL; paths longer than
-        PATH_MAX or components longer than NAME_MAX answer ENAMETOOLONG."""
-        if length > PATH_MAX:
-            self._mem(ptr, length)
-            raise WasiErrno(ENAMETOOLONG)
-        m = self._mem(ptr, length)
-        raw = bytes(memoryview(m)[ptr:ptr + length])
-        if b"\0" in raw:
-            raise WasiErrno(EINVAL)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeError:
-            raise WasiErrno(EILSEQ)
-        if not text:
-            raise WasiErrno(ENOENT)
-        if text[0] == "/":
-            raise WasiErrno(ESCAPE)
-        parts = []
-        for name in text.split("/"):
-            if name == "" or name == ".":
-                continue
-            if name == "..":
-                if not parts:
-                    raise WasiErrno(ESCAPE)
-                parts.pop()
-            elif len(name) > NAME_MAX:
-                raise WasiErrno(ENAMETOOLONG)
-            else:
-                parts.append(name)
-        trailing = text[-1] == "/" or text.endswith("/.") or text == "."
-        try:
-            path = self.fs.confine(dir_entry.path, parts, follow)
-        except wasi_fs.Escape:
-            raise WasiErrno(ESCAPE)
-        return path, trailing, parts
 
     # --- args and environment -----------------------------------------------------------------
     def _strings_get(self, items, ptrs, buf):
@@ -491,27 +484,6 @@ class Wasi:
                 written += n if w is None else w
         return written
 
-    def fd_pwrite(self, fd, iovs, count, offset, out):
-        entry = self._io_fd(fd, R_FD_WRITE)
-        if entry.kind != FT_FILE:
-            raise WasiErrno(ESPIPE)
-        if not entry.rights & R_FD_SEEK:
-            raise WasiErrno(ENOTCAPABLE)
-        if offset >= (1 << 63):
-            raise WasiErrno(EINVAL)
-        vecs = self._iovecs(iovs, count)
-        self._mem(out, 4)
-        f = entry.handle
-        pos = f.tell()
-        size = wasi_fs._file_size(f)
-        if offset > size:
-            entry.handle = f = self.fs.set_size(f, entry.path, offset)
-        f.seek(offset)
-        written = self._write_vecs(f, vecs)
-        f.seek(pos)
-        self._put32(out, written)
-        return ESUCCESS
-
     def fd_read(self, fd, iovs, count, out):
         entry = self._io_fd(fd, R_FD_READ)
         vecs = self._iovecs(iovs, count)
@@ -557,24 +529,6 @@ class Wasi:
             return got
         return 0
 
-    def fd_pread(self, fd, iovs, count, offset, out):
-        entry = self._io_fd(fd, R_FD_READ)
-        if entry.kind != FT_FILE:
-            raise WasiErrno(ESPIPE)
-        if not entry.rights & R_FD_SEEK:
-            raise WasiErrno(ENOTCAPABLE)
-        if offset >= (1 << 63):
-            raise WasiErrno(EINVAL)
-        vecs = self._iovecs(iovs, count)
-        self._mem(out, 4)
-        f = entry.handle
-        pos = f.tell()
-        f.seek(offset)
-        total = self._read_vecs(f, vecs)
-        f.seek(pos)
-        self._put32(out, total)
-        return ESUCCESS
-
     def fd_seek(self, fd, offset, whence, out):
         entry = self._fd(fd)
         offset = _signed64(offset)
@@ -592,7 +546,7 @@ class Wasi:
         elif whence == 1:
             target = f.tell() + offset
         elif whence == 2:
-            target = wasi_fs._file_size(f) + offset
+            target = compat.file_size(f) + offset
         else:
             raise WasiErrno(EINVAL)
         if target < 0 or target >= (1 << 63):
@@ -617,17 +571,6 @@ class Wasi:
             entry.handle.close()
         return ESUCCESS
 
-    def fd_renumber(self, fd, to):
-        entry = self._fd(fd)
-        target = self._fd(to)
-        if fd == to:
-            return ESUCCESS
-        if to > 2 and target.handle is not None:
-            target.handle.close()
-        self.fds[to] = entry
-        del self.fds[fd]
-        return ESUCCESS
-
     def fd_sync(self, fd):
         return self._sync(fd, R_FD_SYNC)
 
@@ -642,76 +585,11 @@ class Wasi:
             _flush(entry.handle)
         return ESUCCESS
 
-    def fd_advise(self, fd, offset, length, advice):
-        entry = self._fd(fd, R_FD_ADVISE)
-        if entry.kind == FT_DIR:
-            raise WasiErrno(EBADF)
-        if advice > 5:
-            raise WasiErrno(EINVAL)
-        if entry.kind != FT_FILE:
-            raise WasiErrno(ESPIPE)
-        return ESUCCESS  # advice only: nothing to do
-
-    def fd_allocate(self, fd, offset, length):
-        entry = self._file(fd, R_FD_ALLOCATE)
-        if entry.kind != FT_FILE:
-            raise WasiErrno(ESPIPE)
-        if length == 0:
-            raise WasiErrno(EINVAL)
-        end = offset + length
-        if end >= (1 << 63):
-            raise WasiErrno(EFBIG)
-        if end > wasi_fs._file_size(entry.handle):
-            entry.handle = self.fs.set_size(entry.handle, entry.path, end)
-        return ESUCCESS
-
     # --- descriptors: status ------------------------------------------------------------------
     def fd_fdstat_get(self, fd, out):
         entry = self._fd(fd)
         struct.pack_into("<BxHxxxxQQ", self._mem(out, 24), out, entry.kind, entry.flags,
                          entry.rights, entry.inheriting)
-        return ESUCCESS
-
-    def fd_fdstat_set_flags(self, fd, flags):
-        entry = self._fd(fd, R_FD_FDSTAT_SET_FLAGS)
-        if flags & ~(FDFLAG_APPEND | FDFLAG_NONBLOCK):
-            raise WasiErrno(ENOTSUP)
-        entry.flags = flags
-        return ESUCCESS
-
-    def fd_fdstat_set_rights(self, fd, rights, inheriting):
-        entry = self._fd(fd)
-        if rights & ~entry.rights or inheriting & ~entry.inheriting:
-            raise WasiErrno(ENOTCAPABLE)  # rights can only be dropped
-        entry.rights = rights
-        entry.inheriting = inheriting
-        return ESUCCESS
-
-    def fd_filestat_get(self, fd, out):
-        entry = self._fd(fd, R_FD_FILESTAT_GET)
-        self._mem(out, 64)
-        if entry.kind == FT_CHAR:
-            st = wasi_fs.Stat(FT_CHAR, 0, 0, 0, 1, 0, 0, 0)
-        elif entry.kind == FT_DIR:
-            st = self.fs.stat(entry.path)
-            if st is None:
-                raise WasiErrno(ENOENT)
-        else:
-            st = self.fs.fstat(entry.handle, entry.path)
-        self._put_filestat(out, st)
-        return ESUCCESS
-
-    def _put_filestat(self, out, st):
-        struct.pack_into("<QQBxxxxxxxQQQQQ", self._mem(out, 64), out, st.dev, st.ino, st.filetype,
-                         st.nlink, st.size, st.atim, st.mtim, st.ctim)
-
-    def fd_filestat_set_size(self, fd, size):
-        entry = self._file(fd, R_FD_FILESTAT_SET_SIZE)
-        if entry.kind != FT_FILE:
-            raise WasiErrno(EINVAL)
-        if size >= (1 << 63):
-            raise WasiErrno(EFBIG)
-        entry.handle = self.fs.set_size(entry.handle, entry.path, size)
         return ESUCCESS
 
     def fd_prestat_get(self, fd, out):
@@ -732,275 +610,8 @@ class Wasi:
         m[ptr:ptr + len(name)] = name
         return ESUCCESS
 
-    def fd_readdir(self, fd, buf, length, cookie, out):
-        entry = self._fd(fd)
-        if entry.kind != FT_DIR:
-            raise WasiErrno(ENOTDIR)
-        if not entry.rights & R_FD_READDIR:
-            raise WasiErrno(ENOTCAPABLE)
-        m = self._mem(buf, length)
-        self._mem(out, 4)
-        if cookie == 0 or entry.listing is None:
-            here = self.fs.stat(entry.path)
-            entries = [(".", FT_DIR, here.ino if here else 1), ("..", FT_DIR, 1)]
-            entries.extend(self.fs.listdir(entry.path))
-            entry.listing = entries
-        entries = entry.listing
-        used = 0
-        header = bytearray(24)
-        index = cookie
-        while index < len(entries) and used < length:
-            name, kind, ino = entries[index]
-            name = name.encode("utf-8") if isinstance(name, str) else name
-            index += 1
-            struct.pack_into("<QQIBxxx", header, 0, index, ino, len(name), kind)
-            n = min(24, length - used)
-            m[buf + used:buf + used + n] = header[:n] if n < 24 else header
-            used += n
-            n = min(len(name), length - used)
-            m[buf + used:buf + used + n] = name[:n] if n < len(name) else name
-            used += n
-        if index >= len(entries):
-            entry.listing = None
-        self._put32(out, used)
-        return ESUCCESS
-
     # --- paths ----------------------------------------------------------------------------------
-    def path_open(self, dirfd, dirflags, path, path_len, oflags, rights, inheriting, fdflags,
-                  out):
-        d = self._dir(dirfd, R_PATH_OPEN)
-        need = 0
-        if oflags & O_CREAT:
-            need |= R_PATH_CREATE_FILE
-        if oflags & O_TRUNC:
-            need |= R_PATH_FILESTAT_SET_SIZE
-        if need & ~d.rights:
-            raise WasiErrno(ENOTCAPABLE)
-        if oflags & O_CREAT and oflags & O_DIRECTORY:
-            raise WasiErrno(EINVAL)
-        follow = dirflags & LOOKUP_SYMLINK_FOLLOW
-        host, trailing, parts = self._resolve(d, path, path_len, follow)
-        self._mem(out, 4)
-        rights &= d.inheriting
-        inheriting &= d.inheriting
-        st = self.fs.stat(host, follow)
-        if st is not None and oflags & O_CREAT and oflags & O_EXCL:
-            raise WasiErrno(EEXIST)
-        if st is not None and st.filetype == wasi_fs.FT_SYMLINK:
-            raise WasiErrno(ELOOP)  # not following: a link cannot be opened
-        if st is not None and st.filetype == FT_DIR:
-            if rights & R_FD_WRITE or oflags & O_TRUNC:
-                raise WasiErrno(EISDIR)
-            entry = _Fd(FT_DIR, rights & RIGHTS_DIR, inheriting, path=host)
-        else:
-            if oflags & O_DIRECTORY or trailing:
-                raise WasiErrno(ENOTDIR if st is not None else ENOENT)
-            if st is None and not oflags & O_CREAT:
-                raise WasiErrno(ENOENT)
-            writable = rights & (R_FD_WRITE | R_FD_ALLOCATE | R_FD_FILESTAT_SET_SIZE) != 0
-            readable = rights & R_FD_READ != 0
-            if oflags & O_TRUNC and not writable:
-                writable = True  # truncating needs a writable host file; rights still apply
-            f = self.fs.open(host, readable, writable, oflags & O_CREAT, oflags & O_EXCL,
-                             oflags & O_TRUNC, follow)
-            kind = FT_FILE if st is None else st.filetype
-            if kind == FT_UNKNOWN:
-                kind = FT_FILE
-            entry = _Fd(kind, rights & RIGHTS_FILE, 0, path=host, handle=f)
-            entry.flags = fdflags & (FDFLAG_APPEND | FDFLAG_NONBLOCK)
-        try:
-            fd = self._new_fd(entry)
-        except WasiErrno:
-            if entry.handle is not None:
-                entry.handle.close()
-            raise
-        self._put32(out, fd)
-        return ESUCCESS
-
-    def path_create_directory(self, dirfd, path, path_len):
-        d = self._dir(dirfd, R_PATH_CREATE_DIRECTORY)
-        host, trailing, parts = self._resolve(d, path, path_len, False)
-        if not parts or self.fs.stat(host, False) is not None:
-            raise WasiErrno(EEXIST)
-        self.fs.mkdir(host)
-        return ESUCCESS
-
-    def path_remove_directory(self, dirfd, path, path_len):
-        d = self._dir(dirfd, R_PATH_REMOVE_DIRECTORY)
-        host, trailing, parts = self._resolve(d, path, path_len, False)
-        if not parts:
-            raise WasiErrno(EINVAL)  # the directory fd itself (as rmdir("."))
-        st = self.fs.stat(host, False)
-        if st is None:
-            raise WasiErrno(ENOENT)
-        if st.filetype != FT_DIR:
-            raise WasiErrno(ENOTDIR)
-        if self.fs.listdir(host):
-            raise WasiErrno(ENOTEMPTY)
-        self.fs.rmdir(host)
-        return ESUCCESS
-
-    def path_unlink_file(self, dirfd, path, path_len):
-        d = self._dir(dirfd, R_PATH_UNLINK_FILE)
-        host, trailing, parts = self._resolve(d, path, path_len, False)
-        if not parts:
-            raise WasiErrno(EISDIR)
-        st = self.fs.stat(host, False)
-        if st is None:
-            raise WasiErrno(ENOENT)
-        if st.filetype == FT_DIR:
-            raise WasiErrno(EISDIR)
-        if trailing:
-            raise WasiErrno(ENOTDIR)
-        self.fs.unlink(host)
-        return ESUCCESS
-
-    def path_rename(self, fd, old, old_len, new_fd, new, new_len):
-        d_old = self._dir(fd, R_PATH_RENAME_SOURCE)
-        d_new = self._dir(new_fd, R_PATH_RENAME_TARGET)
-        src, src_slash, src_parts = self._resolve(d_old, old, old_len, False)
-        dst, dst_slash, dst_parts = self._resolve(d_new, new, new_len, False)
-        if not src_parts or not dst_parts:
-            raise WasiErrno(EBUSY)
-        st = self.fs.stat(src, False)
-        if st is None:
-            raise WasiErrno(ENOENT)
-        target = self.fs.stat(dst, False)
-        if st.filetype == FT_DIR:
-            if dst == src:
-                return ESUCCESS
-            if dst.startswith(src + "/"):
-                raise WasiErrno(EINVAL)  # into itself
-            if target is not None:
-                if target.filetype != FT_DIR:
-                    raise WasiErrno(ENOTDIR)
-                if self.fs.listdir(dst):
-                    raise WasiErrno(ENOTEMPTY)
-                self.fs.rmdir(dst)
-        else:
-            if src_slash or dst_slash:
-                raise WasiErrno(ENOTDIR)
-            if target is not None:
-                if target.filetype == FT_DIR:
-                    raise WasiErrno(EISDIR)
-                if dst == src:
-                    return ESUCCESS
-                self.fs.unlink(dst)
-        self.fs.rename(src, dst)
-        return ESUCCESS
-
-    def path_filestat_get(self, dirfd, flags, path, path_len, out):
-        d = self._dir(dirfd, R_PATH_FILESTAT_GET)
-        host, trailing, parts = self._resolve(d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW)
-        self._mem(out, 64)
-        st = self.fs.stat(host, flags & LOOKUP_SYMLINK_FOLLOW)
-        if st is None:
-            raise WasiErrno(ENOENT)
-        if trailing and st.filetype != FT_DIR:
-            raise WasiErrno(ENOTDIR)
-        self._put_filestat(out, st)
-        return ESUCCESS
-
     # --- poll_oneoff ----------------------------------------------------------------------------
-    def poll_oneoff(self, subs, events, count, out):
-        if count == 0:
-            raise WasiErrno(EINVAL)
-        m = self._mem(subs, 48 * count)
-        self._mem(events, 32 * count)
-        self._mem(out, 4)
-        now = compat.monotonic_ns()
-        deadline = None
-        clocks = []  # (userdata, deadline or None (bad clock))
-        fds = []  # (userdata, type, fd)
-        for i in range(count):
-            base = subs + 48 * i
-            userdata, tag = struct.unpack_from("<QB", m, base)
-            if tag == 0:
-                clock_id, timeout, precision, flags = struct.unpack_from("<I4xQQH", m, base + 16)
-                if clock_id > CLOCK_THREAD_CPUTIME:
-                    clocks.append((userdata, None))
-                    continue
-                if flags & 1:  # absolute time on that clock
-                    when = now + (timeout - self._now(clock_id))
-                else:
-                    when = now + timeout
-                clocks.append((userdata, when))
-                if deadline is None or when < deadline:
-                    deadline = when
-            else:
-                fds.append((userdata, tag, struct.unpack_from("<I", m, base + 16)[0]))
-        ready = self._poll_fds(fds, deadline)
-        bad_clock = False
-        for userdata, when in clocks:
-            if when is None:
-                bad_clock = True
-        if not ready and not bad_clock and deadline is not None:
-            compat.sleep_ns(deadline - compat.monotonic_ns())
-        now = compat.monotonic_ns()
-        for userdata, when in clocks:
-            if when is None:
-                ready.append((userdata, EINVAL, 0, 0))
-            elif when <= now:
-                ready.append((userdata, ESUCCESS, 0, 0))
-        m = self._mem(events, 32 * len(ready))
-        at = events
-        for userdata, error, kind, nbytes in ready:
-            struct.pack_into("<QHBxxxxxQHxxxxxx", m, at, userdata, error, kind, nbytes, 0)
-            at += 32
-        self._put32(out, len(ready))
-        return ESUCCESS
-
-    def _poll_fds(self, fds, deadline):
-        """Events of the fd subscriptions that are ready now, waiting up to the deadline for stdin
-        when stdin is all that could become ready."""
-        ready = []
-        waiting_stdin = None
-        for userdata, tag, fd in fds:
-            entry = self.fds.get(fd)
-            if tag not in (1, 2):
-                ready.append((userdata, EINVAL, tag, 0))
-            elif entry is None:
-                ready.append((userdata, EBADF, tag, 0))
-            elif not entry.rights & (R_POLL_FD_READWRITE | R_FD_READ | R_FD_WRITE):
-                ready.append((userdata, ENOTCAPABLE, tag, 0))
-            elif entry.kind == FT_FILE:
-                n = 0
-                if tag == 1:
-                    f = entry.handle
-                    n = max(0, wasi_fs._file_size(f) - f.tell())
-                ready.append((userdata, ESUCCESS, tag, n))
-            elif entry.kind == FT_CHAR and tag == 1:
-                waiting_stdin = (userdata, entry.handle)
-            else:
-                ready.append((userdata, ESUCCESS if entry.kind == FT_CHAR else EBADF, tag, 0))
-        if waiting_stdin is not None:
-            timeout = 0
-            if not ready:
-                timeout = None if deadline is None else max(0, deadline - compat.monotonic_ns())
-            if _stream_readable(waiting_stdin[1], timeout):
-                ready.append((waiting_stdin[0], ESUCCESS, 1, 1))
-        return ready
-
-
-def _stream_readable(stream, timeout_ns):
-    """Whether a stream has input within timeout_ns (None: wait for it). A stream the host cannot
-    poll counts as readable."""
-    try:
-        if compat.MICROPYTHON:
-            import select
-
-            poller = select.poll()
-            poller.register(stream, select.POLLIN)
-            ms = -1 if timeout_ns is None else timeout_ns // 1000000
-            return bool(poller.poll(ms))
-        import select
-
-        fileno = stream.fileno()
-        r, _, _ = select.select([fileno], [], [], None if timeout_ns is None else timeout_ns / 1e9)
-        return bool(r)
-    except (AttributeError, OSError, ValueError, TypeError):
-        return True
-
 
 def _enosys(*args):
     return ENOSYS
@@ -1100,6 +711,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     import mpwasi
 
     if isinstance(path_or_bytes, str):
+        compat.collect()
         data = read_module(path_or_bytes)
         if argv0 is None:
             argv0 = path_or_bytes.rsplit("/", 1)[-1]
@@ -1110,7 +722,9 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
     try:
         try:
-            instance = mpwasi.Instance(module, wasi.imports(), limits)
+            imports = wasi.imports(module)
+            compat.collect()  # the linear memory wants one contiguous block of a small heap
+            instance = mpwasi.Instance(module, imports, limits)
             module = None
             start = instance.exports.get("_start")
             if start is None:

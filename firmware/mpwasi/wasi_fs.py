@@ -14,14 +14,7 @@ plain data; errors are OSError with the host's errno, which wasi.py translates.
 import os
 
 from . import compat
-
-FT_UNKNOWN = 0
-FT_BLOCK = 1
-FT_CHAR = 2
-FT_DIR = 3
-FT_FILE = 4
-FT_SOCKET = 6
-FT_SYMLINK = 7
+from .wasi import FT_BLOCK, FT_CHAR, FT_DIR, FT_FILE, FT_SOCKET, FT_SYMLINK, FT_UNKNOWN
 
 _ERR = compat.host_errno_numbers()
 
@@ -72,19 +65,10 @@ class Stat:
         self.ctim = ctim
 
 
-def _file_size(f):
-    pos = f.tell()
-    end = f.seek(0, 2)
-    if end is None:
-        end = f.tell()
-    f.seek(pos)
-    return end
-
-
 def _extend_with_zeros(f, size):
     """Grows an open file to `size` bytes with zeros (keeps the position)."""
     pos = f.tell()
-    end = _file_size(f)
+    end = compat.file_size(f)
     if size > end:
         f.seek(end)
         zeros = bytes(min(512, size - end))
@@ -171,7 +155,7 @@ class HostFS:
         return os.fdopen(fd, mode, buffering=0)
 
     def set_size(self, f, path, size):
-        if size > _file_size(f):
+        if size > compat.file_size(f):
             _extend_with_zeros(f, size)
         else:
             f.truncate(size)
@@ -273,7 +257,7 @@ class VfsFS:
         st = self.stat(path)
         if st is None:
             st = Stat(FT_FILE, 0, synthetic_ino(path), 0, 1, 0, 0, 0)
-        st.size = _file_size(f)
+        st.size = compat.file_size(f)
         return st
 
     def listdir(self, path):
@@ -300,7 +284,7 @@ class VfsFS:
     def set_size(self, f, path, size):
         """littlefs files cannot be truncated in place: shrinking copies the kept part to a
         temporary file next to it and renames it over the original."""
-        if size >= _file_size(f):
+        if size >= compat.file_size(f):
             _extend_with_zeros(f, size)
             return f
         pos = f.tell()
