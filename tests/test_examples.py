@@ -3,17 +3,13 @@ littlefs image), gives the same stdout, stderr, exit status and resulting files 
 the same .wasm with the same preopen. Outputs that depend on the clock or the random source are
 compared by shape (digits and hex masked), not value."""
 import io
-import json
 import os
 import re
-import subprocess
 
 import pytest
 
-from wasi_support import FIRMWARE, MP_SCRIPTS, example, run_wasmtime, snapshot
-from mp.runner import micropython_command
+from wasi_support import example, run_mp_session, run_wasmtime, snapshot
 
-import mpwasi
 from mpwasi import wasi
 
 CANARY = b"canary: never touched\n"
@@ -132,17 +128,9 @@ def run_on_micropython(tmp_path, case, heapsize="2M"):
     for path, content in files.items():
         tree["sandbox/" + path] = None if content is None else content.hex()
     config = {"mode": "run", "wasm": example(name), "args": args, "env": env,
-              "dirs": [["sandbox", guest]], "tree": tree,
-              "result": str(tmp_path / "result.json")}
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    env_vars = dict(os.environ, MICROPYPATH=":".join([".frozen", FIRMWARE, MP_SCRIPTS]))
-    proc = subprocess.run(
-        micropython_command([os.path.join(MP_SCRIPTS, "wasi_session.py"), str(config_path)],
-                            heapsize),
-        input=stdin, capture_output=True, env=env_vars, timeout=300)
-    with open(config["result"]) as f:
-        result = json.load(f)
+              "dirs": [["sandbox", guest]], "tree": tree}
+    proc, result = run_mp_session(tmp_path, config, heapsize, stdin)
+    assert result is not None, proc.stderr.decode()
     assert result["status"] == proc.returncode
     sandbox, outside = {}, {}
     for path, content in result["tree"].items():

@@ -46,7 +46,7 @@ if spec_run.FIRMWARE not in sys.path:
     sys.path.insert(0, spec_run.FIRMWARE)
 
 DEFAULT_SEED = 20261125
-PER_FILE = 3  # 3,453 main-set .wasm files -> 10,359 mutants
+PER_FILE = 5  # 3,453 main-set .wasm files -> 17,265 mutants
 MIN_MUTANTS = 10000
 FUEL = 100000
 MAX_CALL_DEPTH = 200
@@ -168,6 +168,32 @@ def leb_sites(data):
     return sites
 
 
+def code_range(data):
+    """(start, end) of the code section's contents, or None."""
+    pos = 8
+    while pos < len(data):
+        r = read_leb(data, pos + 1)
+        if r is None or r[0] + r[1] > len(data):
+            return None
+        if data[pos] == 10:
+            return r[1], r[1] + r[0]
+        pos = r[1] + r[0]
+    return None
+
+
+def pick_pos(data, rng, end_ok=False):
+    """A position to mutate: rarely the 8-byte header, often inside function bodies, else anywhere."""
+    n = len(data) + (1 if end_ok else 0)
+    r = rng.below(16)
+    if r == 0 or n <= 8:
+        return rng.below(n)
+    if r < 9:
+        code = code_range(data)
+        if code is not None and code[1] > code[0]:
+            return code[0] + rng.below(code[1] - code[0])
+    return 8 + rng.below(n - 8)
+
+
 def replace_leb(data, site, new_bytes, fix_size):
     """data with the LEB at site replaced; the enclosing section size re-encoded if fix_size."""
     start, end, parent = site
@@ -215,21 +241,21 @@ def mutate(data, rng):
         out = bytearray(data)
         descs = []
         for _ in range(1 + rng.below(3)):
-            p = rng.below(n)
+            p = pick_pos(data, rng)
             bit = rng.below(8)
             out[p] ^= 1 << bit
             descs.append("%d.%d" % (p, bit))
         return bytes(out), "flip bits " + " ".join(descs)
     if kind == "byte":
         out = bytearray(data)
-        p = rng.below(n)
+        p = pick_pos(data, rng)
         v = rng.below(256)
         out[p] = v
         return bytes(out), "byte %d = 0x%02x" % (p, v)
     if kind == "truncate":
-        m = rng.below(n)
+        m = pick_pos(data, rng)
         return data[:m], "truncate to %d of %d" % (m, n)
-    p = rng.below(n + 1)
+    p = pick_pos(data, rng, True)
     ins = bytes([rng.below(256) for _ in range(1 + rng.below(8))])
     return data[:p] + ins + data[p:], "insert %s at %d" % (ins.hex() if hasattr(ins, "hex") else ins, p)
 

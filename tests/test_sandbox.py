@@ -4,16 +4,12 @@ directory (VfsPosix, with the same symlinks). The guest's preopen is `sandbox/`;
 sits next to it. Each attempt calls WASI functions directly through examples/wasi_probe.wasm and must
 get the errno (or trap) listed; afterwards the outside tree must be exactly as it was, and on CPython
 an audit hook proves no file outside the sandbox was opened, listed, renamed, created or removed."""
-import json
 import os
-import subprocess
 import sys
 
-import pytest
-
-from wasi_support import FIRMWARE, MP_SCRIPTS, example, snapshot
+import wasi_support
+from wasi_support import example, snapshot
 from mp import wasi_probe
-from mp.runner import micropython_command
 
 from mpwasi import wasi
 
@@ -231,23 +227,13 @@ def test_escapes_on_cpython_host_directory(tmp_path):
     assert open(os.path.join(sandbox, "inside.txt"), "rb").read() == INSIDE
 
 
+MP_TREE = {"sandbox": None, "sandbox/sub": None, "sandbox/inside.txt": INSIDE.hex(),
+           "sandbox/sub/deep.txt": b"deep\n".hex(), "outside": None, "outside/emptydir": None,
+           "outside/canary.txt": CANARY.hex()}
+
+
 def run_mp_probe(tmp_path, items, posix_root=None):
-    tree = {"sandbox": None, "sandbox/sub": None, "sandbox/inside.txt": INSIDE.hex(),
-            "sandbox/sub/deep.txt": b"deep\n".hex(), "outside": None, "outside/emptydir": None,
-            "outside/canary.txt": CANARY.hex()}
-    config = {"mode": "probe", "wasm": example("wasi_probe"), "root": "sandbox",
-              "attempts": attempts(items), "tree": tree, "result": str(tmp_path / "result.json")}
-    if posix_root:
-        config["posix_root"] = posix_root
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    env = dict(os.environ, MICROPYPATH=":".join([".frozen", FIRMWARE, MP_SCRIPTS]))
-    proc = subprocess.run(
-        micropython_command([os.path.join(MP_SCRIPTS, "wasi_session.py"),
-                             str(tmp_path / "config.json")], "4M"),
-        capture_output=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr.decode()
-    with open(config["result"]) as f:
-        return json.load(f)
+    return wasi_support.run_mp_probe(tmp_path, MP_TREE, attempts(items), posix_root=posix_root)
 
 
 def test_escapes_on_micropython_littlefs(tmp_path, micropython):

@@ -1,6 +1,7 @@
 """Helpers for the WASI tests: run a module under the reference runtime (wasmtime's Python API),
 under mpwasi on CPython (in process) and under mpwasi on MicroPython (a subprocess over a littlefs
 image), each with one preopened directory, and collect stdout, stderr, exit status and the files."""
+import json
 import os
 import shutil
 import subprocess
@@ -131,5 +132,39 @@ def run_probe_wasmtime(attempts, root):
         inst = _WasmtimeProbe(example("wasi_probe"), root)
         outcomes, reads, saved = wasi_probe.run_steps(inst, attempt["steps"],
                                                       (wasmtime.Trap, wasmtime.WasmtimeError))
-        results.append({"name": attempt["name"], "outcomes": outcomes, "reads": reads})
+        results.append({"name": attempt["name"], "outcomes": outcomes, "reads": reads,
+                        "peeks": saved["peeks"]})
     return results
+
+
+def run_mp_session(tmp_path, config, heapsize="4M", stdin=b""):
+    """tests/mp/wasi_session.py under MicroPython with this config (see its docstring): returns
+    (CompletedProcess, result dict)."""
+    from mp.runner import micropython_command
+
+    config = dict(config)
+    config["result"] = str(tmp_path / "result.json")
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    env = dict(os.environ, MICROPYPATH=":".join([".frozen", FIRMWARE, MP_SCRIPTS]))
+    proc = subprocess.run(
+        micropython_command([os.path.join(MP_SCRIPTS, "wasi_session.py"), str(config_path)],
+                            heapsize),
+        input=stdin, capture_output=True, env=env, timeout=300)
+    result = None
+    if os.path.exists(config["result"]):
+        with open(config["result"]) as f:
+            result = json.load(f)
+    return proc, result
+
+
+def run_mp_probe(tmp_path, tree, attempts, root="sandbox", posix_root=None):
+    """Probe attempts under MicroPython, over a littlefs image holding `tree` (hex contents), or
+    over the host directory posix_root: the result dict ("attempts", "tree")."""
+    config = {"mode": "probe", "wasm": example("wasi_probe"), "root": root,
+              "attempts": attempts, "tree": tree}
+    if posix_root:
+        config["posix_root"] = posix_root
+    proc, result = run_mp_session(tmp_path, config)
+    assert proc.returncode == 0 and result is not None, proc.stderr.decode()
+    return result

@@ -47,14 +47,17 @@ if hasattr(time, "ticks_us"):
         return _mono_us * 1000
 
     def sleep_ns(ns):
-        if ns <= 0:
-            return
-        us = ns // 1000
-        ms = us // 1000
-        if ms:
-            time.sleep_ms(ms)
-        if us % 1000:
-            time.sleep_us(us % 1000)
+        """Sleeps at least ns: sleep_ms may wake a little early (it does on the unix port), so
+        the end is checked on the monotonic clock and the rest slept in microseconds."""
+        end = monotonic_ns() + ns
+        while True:
+            left_us = (end - monotonic_ns() + 999) // 1000
+            if left_us <= 0:
+                return
+            if left_us > 5000:
+                time.sleep_ms(left_us // 1000 - 2)
+            else:
+                time.sleep_us(left_us)
 
 else:
 

@@ -112,6 +112,7 @@ def edge_values(f):
         one - hid + f.quiet, one + f.quiet, one + f.quiet + (f.quiet >> 1), (one + hid) + (f.quiet >> 1),
         (f.bias + f.mw) << f.mw, ((f.bias + f.mw) << f.mw) + 1, ((f.bias + f.mw) << f.mw) - 1,
         (f.bias + f.mw + 1) << f.mw, ((f.bias + f.mw - 1) << f.mw) + f.quiet + 1,
+        ((f.bias + f.mw) << f.mw) + f.frac, ((f.bias + f.mw + 1) << f.mw) + 1,   # 2**P - 1, 2**P + 2
         f.inf, f.cnan, f.inf | 1, f.inf | (f.quiet >> 1), f.cnan | 5, f.inf | f.frac,
     ]
     for k in (31, 32, 63, 64):   # integer conversion boundaries

@@ -8,7 +8,8 @@ Arguments: ints as they are; "@out" the address of an 8-byte result slot; "$name
 earlier step; "s:TEXT" / "x:HEX" bytes put in memory, passed as (pointer, length); "iov:TEXT" an
 iovec array of one entry over TEXT, passed as (iovs, 1); "riov:N" one iovec over an N-byte read
 buffer. "save" keeps the u32 at @out under a name; "read" records the bytes the call read (the
-count at @out). Each step's outcome is its errno, or "trap: <reason>".
+count at @out); "peek": N records the N bytes at @out (hex) after the call, "peek_at": [address, N]
+those elsewhere. Each step's outcome is its errno, or "trap: <reason>".
 """
 
 OUT = 0x100
@@ -46,13 +47,13 @@ def new_instance(wasm_bytes, wasi):
 
 
 def run_steps(instance, steps, trap_types=None):
-    """Runs the steps; returns (outcomes, reads, saved)."""
+    """Runs the steps; returns (outcomes, reads, saved); peeks go into saved["peeks"]."""
     if trap_types is None:
         import mpwasi
 
         trap_types = mpwasi.Trap
     mem = instance.exports["memory"]
-    saved = {}
+    saved = {"peeks": []}
     outcomes = []
     reads = []
     for step in steps:
@@ -96,6 +97,9 @@ def run_steps(instance, steps, trap_types=None):
         m = mem.data
         if "save" in step:
             saved[step["save"]] = _u32(m, OUT)
+        if "peek" in step or "peek_at" in step:
+            at, n = step.get("peek_at") or (OUT, step["peek"])
+            saved["peeks"].append("".join("%02x" % b for b in bytes(m[at:at + n])))
         if step.get("read"):
             n = _u32(m, OUT) if outcome == 0 else 0
             reads.append(_text(bytes(m[BUF:BUF + min(n, BUF_LEN)])))
@@ -111,5 +115,6 @@ def run_attempts(wasm_bytes, make_wasi, attempts):
         instance = new_instance(wasm_bytes, wasi)
         outcomes, reads, saved = run_steps(instance, attempt["steps"])
         wasi.close()
-        results.append({"name": attempt["name"], "outcomes": outcomes, "reads": reads})
+        results.append({"name": attempt["name"], "outcomes": outcomes, "reads": reads,
+                        "peeks": saved["peeks"]})
     return results
