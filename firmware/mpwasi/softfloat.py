@@ -9,8 +9,15 @@ Semantics are the WebAssembly spec's: round to nearest, ties to even; subnormals
 operand gives a quiet NaN with the first NaN operand's payload (and sign); a NaN made from non-NaN
 operands is the positive canonical NaN. ``neg``/``abs``/``copysign`` only touch the sign bit.
 
+Names (docs/internals.md): ``f64_add sub mul div min max copysign`` (a, b), ``f64_sqrt ceil floor trunc
+nearest neg abs`` (a), ``f64_eq ne lt gt le ge`` (a, b) -> 0/1, the same with ``f32_``;
+``f32_demote_f64``, ``f64_promote_f32``, ``fN_convert_iM_s/u``, ``iM_trunc_fN_s/u`` (raising Trap
+"integer overflow" / "invalid conversion to integer") and ``iM_trunc_sat_fN_s/u``.
+
 Both formats are built by one factory (``_family``) whose constants are closure variables, so the f32
-and f64 functions share their code while staying free of global look-ups on the hot path.
+and f64 functions share their code while staying free of global look-ups on the hot path; ``_export``
+binds the module-level names. On a board every f64 pattern is a heap-allocated big int, so the code
+counts big-int operations: comparisons and table look-ups are used wherever they can replace one.
 """
 
 try:
