@@ -226,8 +226,10 @@ class _Uncook:
     def __init__(self, raw):
         self.raw = raw
         self.cr = False
+        self.tail = b""
 
     def write(self, b):
+        self.tail = (self.tail + b)[-512:]
         if self.cr:
             b = b"\r" + b
             self.cr = False
@@ -275,16 +277,19 @@ def cmd_run(args):
         finally:
             out.close()
         heap = (d._info or {}).get("heap")
+        if d.virtual and d.profile is not None and heap:
+            heap = "%d (the virtual board's, standing in for the %s profile's %d)" % (
+                heap, d.profile.name, d.profile.heap_bytes)
     if err.strip():
         _err(err.rstrip().replace("\r\n", "\n"))
     if interrupted:
         _err("mpwasi: interrupted; the board is back at its REPL")
         return 130
-    if status == 137:
+    if status == 137 or (status and (b"out of memory" in out.tail or b"MemoryError" in out.tail)):
         need = wasm_memory_bytes(data)
-        if need is not None:
-            _err("mpwasi: %s declares %d bytes (%d pages) of initial linear memory; the board's heap is %s bytes"
-                 % (os.path.basename(args.module), need, need // 65536, heap))
+        _err("mpwasi: the board ran out of memory: its heap is %s bytes%s" % (
+            heap, "" if need is None else "; %s asks for %d bytes (%d pages) of linear memory"
+            % (os.path.basename(args.module), need, need // 65536)))
     if status is None:
         return 1
     return status if 0 <= status <= 255 else 1

@@ -56,7 +56,7 @@ import tty
 from . import profiles
 
 __all__ = ["VirtualBoard", "VirtualBoardError", "find_micropython", "data_dir", "default_flash_path",
-           "ensure_running", "running_boards", "stop", "serve", "main", "REPL_SERVER", "DEFAULT_BOARD"]
+           "ensure_running", "running_boards", "stop", "serve", "SimProcess", "main", "REPL_SERVER", "DEFAULT_BOARD"]
 
 DEFAULT_BOARD = "rpi_pico"
 DEFAULT_IDLE_TIMEOUT = 600.0
@@ -238,6 +238,14 @@ def banner():
 
 
 def reboot(mode):
+    # As a board's soft reset does (gc_sweep_all): run the finalisers, so open files are closed and
+    # their data reaches the flash.
+    G.clear()
+    gc.collect()
+    try:
+        vfs.umount("/")
+    except OSError:
+        pass
     left = IN.rest()
     ctl(b"X" + mode.encode() + bytes((len(left) & 255, len(left) >> 8)) + left)
     raise SystemExit(0)
@@ -1000,6 +1008,47 @@ def stop(flash=None, board=DEFAULT_BOARD, timeout=10.0):
     except OSError:
         pass
     return True
+
+
+class SimProcess:
+    """A virtual board served by a child process (``python -m host_tools.virtual_board``), for
+    scripts, benchmarks and tests: ``with SimProcess("rpi_pico", flash) as sim: sim.port``."""
+
+    def __init__(self, board=DEFAULT_BOARD, flash=None, env=None, extra=(), timeout=30.0):
+        cmd = [sys.executable, "-m", "host_tools.virtual_board", "--board", board]
+        if flash:
+            cmd += ["--flash", flash]
+        cmd += list(extra)
+        pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ if env is None else env)
+        env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline().decode().strip() if ready else ""
+        if not line:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            err = self.proc.stderr.read().decode(errors="replace")
+            self.stop()
+            raise VirtualBoardError("the virtual board did not start: %s" % err.strip())
+        self.port = line
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdout, self.proc.stderr):
+            f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def main(argv=None):
