@@ -402,27 +402,25 @@ def _family(EW, MW):
     def ge(a, b):
         return le(b, a)
 
+    # The conversions are made per width and signedness; their parameters are default arguments
+    # (shared ints from POW2, no closure cells of their own) to keep each function small in RAM.
     def make_convert(width, signed):
         """Conversion of a width-bit integer pattern (two's complement if signed) to this format."""
-        top = 1 << (width - 1)
-        wrap = 1 << width
-
-        def convert(a):
+        def convert(a, top=POW2[width - 1] if signed else POW2[width], wrap=POW2[width]):
             if not a:
                 return 0
-            if signed and a >= top:
-                m = wrap - a
-                return pack(1, m, 0, bitlen(m))
+            if a >= top:   # negative (never for unsigned: top is 2**width)
+                a = wrap - a
+                return pack(1, a, 0, bitlen(a))
             return pack(0, a, 0, bitlen(a))
         return convert
 
     def make_trunc(width, signed, sat):
-        lo = (1 << (width - 1)) if signed else 0       # largest magnitude of a negative result
-        hi = (1 << (width - 1)) - 1 if signed else (1 << width) - 1
-        wrap = 1 << width
-        elim = BIAS + width + 1   # fields at or above this are >= 2**(width+1): out of any range
-
-        def trunc(a):
+        """iN.trunc[_sat]_fM_s/u: toward zero; out of range traps (or saturates), NaN traps (or 0)."""
+        def trunc(a, lo=POW2[width - 1] if signed else 0, hi=POW2[width - 1] if signed else POW2[width],
+                  wrap=POW2[width], elim=BIAS + width + 1, sat=sat):
+            # lo: largest magnitude allowed for a negative result; hi: smallest magnitude too large
+            # for a positive one; elim: exponent fields from which |a| >= 2**(width+1)
             if INF < a < SIGN or a > NINF:
                 if sat:
                     return 0
@@ -443,10 +441,10 @@ def _family(EW, MW):
                         _trap("integer overflow")
                     t = lo
                 return (wrap - t) if t else 0
-            if t > hi:
+            if t >= hi:
                 if not sat:
                     _trap("integer overflow")
-                return hi
+                return hi - 1
             return t
         return trunc
 
