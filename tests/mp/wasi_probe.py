@@ -8,7 +8,7 @@ Arguments: ints as they are; "@out" the address of an 8-byte result slot; "$name
 earlier step; "s:TEXT" / "x:HEX" bytes put in memory, passed as (pointer, length); "iov:TEXT" an
 iovec array of one entry over TEXT, passed as (iovs, 1); "riov:N" one iovec over an N-byte read
 buffer. "save" keeps the u32 at @out under a name; "read" records the bytes the call read (the
-count at @out); "peek": N records the N bytes at @out (hex) after the call, "peek_at": [address, N]
+count at @out); "poke": [address, HEX] writes bytes before the call; "peek": N records the N bytes at @out (hex) after the call, "peek_at": [address, N]
 those elsewhere. Each step's outcome is its errno, or "trap: <reason>".
 """
 
@@ -89,6 +89,9 @@ def run_steps(instance, steps, trap_types=None):
             else:
                 raise ValueError("bad probe argument " + a)
         _put_u32(m, OUT, 0xFFFFFFFF)
+        if "poke" in step:
+            at, data = step["poke"][0], _unhex(step["poke"][1])
+            m[at:at + len(data)] = data
         try:
             outcome = instance.exports[step["call"]](*args)
         except trap_types as t:
