@@ -331,16 +331,14 @@ class Device:
         self._ensure_helpers()
         code = ("def _mrr(p):\n for e in os.ilistdir(p):\n  q = p.rstrip('/') + '/' + e[0]\n"
                 "  if e[1] & 0x4000:\n   _mrr(q)\n  else:\n   os.remove(q)\n os.rmdir(p)\n"
-                "_s = os.stat(%s)\nif _s[0] & 0x4000:\n if %r:\n  _mrr(%s)\n else:\n  os.rmdir(%s)\n"
-                "else:\n os.remove(%s)\n" % (_q(path), recursive, _q(path), _q(path), _q(path)))
-        try:
-            self.exec(code)
-        except BoardExecError as e:
-            if "ENOENT" in e.board_traceback:
-                raise DeviceError("no such file or directory on the board: %s" % path) from None
-            if "ENOTEMPTY" in e.board_traceback or "EACCES" in e.board_traceback:
-                raise DeviceError("%s is a directory that is not empty: use -r" % path) from None
-            raise
+                "_s = _mst(%s)\nif _s is None:\n print('absent')\nelif not _s[0]:\n os.remove(%s)\n"
+                "elif %r:\n _mrr(%s)\nelif os.listdir(%s):\n print('notempty')\nelse:\n os.rmdir(%s)\n"
+                % (_q(path), _q(path), recursive, _q(path), _q(path), _q(path)))
+        out = self.exec(code).strip()
+        if out == b"absent":
+            raise DeviceError("no such file or directory on the board: %s" % path)
+        if out == b"notempty":
+            raise DeviceError("%s is a directory that is not empty: use -r" % path)
 
     def mkdir(self, path):
         self._ensure_helpers()
@@ -362,18 +360,19 @@ class Device:
         manifest = {"version": version, "format": fmt, "arch": arch,
                     "files": {n: hashlib.sha256(d).hexdigest() for n, d in sorted(files.items())}}
         current = info.get("engine")
-        if current == manifest and not force:
+        self._ensure_helpers()
+        on_board = {}
+        if self.stat(ENGINE_DIR):
+            for name, is_dir, size in self.listdir(ENGINE_DIR):
+                if not is_dir and name != MANIFEST.rsplit("/", 1)[-1]:
+                    on_board[name] = None
+        if on_board:
+            # the files themselves, not only the manifest: a file changed behind our back is stale too
+            on_board.update(self.eval("{n: _mh(%s + '/' + n) for n in %r}" % (_q(ENGINE_DIR), sorted(on_board))))
+        if current == manifest and on_board == manifest["files"] and not force:
             return {"version": version, "format": fmt, "arch": arch, "written": [], "removed": [],
                     "unchanged": True}
-        self._ensure_helpers()
         self.exec("_mkd(%s)\n_mrm(%s)" % (_q(ENGINE_DIR), _q(MANIFEST)))
-        on_board = {}
-        for name, is_dir, size in self.listdir(ENGINE_DIR):
-            if not is_dir and not name.endswith(TMP_SUFFIX):
-                on_board[name] = None
-        if on_board:
-            hashes = self.eval("{n: _mh(%s + '/' + n) for n in %r}" % (_q(ENGINE_DIR), sorted(on_board)))
-            on_board.update(hashes)
         written, removed = [], []
         total = sum(len(d) for d in files.values())
         done = 0

@@ -1,0 +1,144 @@
+"""`mpwasi run` and `mpwasi install` end to end on the virtual board: the engine installed (and
+replaced when stale), the module pushed, its output streamed while it runs, its exit status, Ctrl-C,
+a trap's backtrace, running out of heap."""
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from host_tools.device import Device, ENGINE_DIR
+from host_tools.virtual_board import SimProcess
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(REPO, "examples")
+BOARD = "rpi_pico2"   # the profile whose heap holds the engine today (see the README)
+
+PRINT_THEN_SPIN = r"""
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "first line\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 11))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop $forever (br $forever))))
+"""
+
+HUGE_MEMORY = r"""
+(module (memory (export "memory") 200) (func (export "_start")))
+"""
+
+
+def wat(tmp_path, name, text):
+    tool = shutil.which("wat2wasm")
+    assert tool, "wat2wasm (wabt) is needed to build the test modules"
+    src = tmp_path / (name + ".wat")
+    src.write_text(text)
+    out = tmp_path / (name + ".wasm")
+    subprocess.run([tool, str(src), "-o", str(out)], check=True)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    d = tmp_path_factory.mktemp("vb")
+    env = dict(os.environ, MPWASI_DATA_DIR=str(d))
+    with SimProcess(BOARD, str(d / "flash.lfs2"), env=env) as s:
+        s.env = env
+        yield s
+
+
+def mpwasi(sim, *args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "host_tools.cli"] + list(args), capture_output=True,
+                          env=sim.env, timeout=timeout)
+
+
+def test_install_then_up_to_date_then_stale_file_replaced(sim):
+    r = mpwasi(sim, "install", "--port", sim.port)
+    assert r.returncode == 0, r.stderr
+    assert b"installed mpwasi" in r.stdout or b"already installed" in r.stdout
+    r = mpwasi(sim, "install", "--port", sim.port)
+    assert b"already installed" in r.stdout and b"as mpy" not in r.stdout
+    with Device(sim.port) as d:
+        names = [n for n, _, _ in d.listdir(ENGINE_DIR)]
+        assert "runtime.mpy" in names and "manifest.json" in names
+        good = d.sha256(ENGINE_DIR + "/runtime.mpy")
+        d.put_bytes(b"stale engine", ENGINE_DIR + "/runtime.mpy")
+        d.put_bytes(b"x = 1", ENGINE_DIR + "/leftover.py")
+    r = mpwasi(sim, "install", "--port", sim.port)
+    assert r.returncode == 0, r.stderr
+    assert b"1 file(s) written, 1 removed" in r.stdout
+    with Device(sim.port) as d:
+        assert d.sha256(ENGINE_DIR + "/runtime.mpy") == good
+        assert "leftover.py" not in [n for n, _, _ in d.listdir(ENGINE_DIR)]
+
+
+def test_run_hello(sim):
+    r = mpwasi(sim, "run", "--port", sim.port, os.path.join(EXAMPLES, "hello.wasm"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"Hello, world!\n"
+
+
+def test_run_exit_status_args_and_env(sim):
+    r = mpwasi(sim, "run", "--port", sim.port, os.path.join(EXAMPLES, "exit_code.wasm"))
+    assert r.returncode == 42
+    r = mpwasi(sim, "run", "--port", sim.port, os.path.join(EXAMPLES, "args_env.wasm"), "--env", "A=b c",
+               "--", "x", "y z")
+    assert r.returncode == 0, r.stderr
+    assert b"argv[1]=x\n" in r.stdout and b"argv[2]=y z\n" in r.stdout and b"A=b c" in r.stdout
+
+
+def test_run_trap_shows_wasm_backtrace(sim):
+    r = mpwasi(sim, "run", "--port", sim.port, os.path.join(EXAMPLES, "trap.wasm"))
+    assert r.returncode == 134
+    out = r.stdout + r.stderr
+    assert b"unreachable" in out and b"wasm backtrace" in out and b"innermost" in out
+    assert b"Traceback" not in out
+
+
+def test_output_streams_while_running_and_ctrl_c_stops_it(sim, tmp_path):
+    module = wat(tmp_path, "spin", PRINT_THEN_SPIN)
+    p = subprocess.Popen([sys.executable, "-m", "host_tools.cli", "run", "--port", sim.port, module],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sim.env)
+    try:
+        ready, _, _ = select.select([p.stdout], [], [], 120)
+        assert ready, "no output from the running module"
+        assert p.stdout.readline() == b"first line\n"
+        assert p.poll() is None          # the module spins forever: this output came while it ran
+        p.send_signal(signal.SIGINT)
+        assert p.wait(60) == 130
+        assert b"interrupted" in p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    # the board is back at its REPL and usable
+    with Device(sim.port) as d:
+        assert d.eval("1 + 1") == 2
+    r = mpwasi(sim, "run", "--port", sim.port, os.path.join(EXAMPLES, "hello.wasm"))
+    assert r.returncode == 0 and r.stdout == b"Hello, world!\n"
+
+
+def test_out_of_heap_names_the_heap_and_the_request(sim, tmp_path):
+    module = wat(tmp_path, "huge", HUGE_MEMORY)
+    r = mpwasi(sim, "run", "--port", sim.port, module)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "ran out of memory" in err and "heap is" in err
+    assert "13107200 bytes (200 pages)" in err
+
+
+def test_not_a_wasm_file_is_refused(sim, tmp_path):
+    f = tmp_path / "x.wasm"
+    f.write_bytes(b"hello")
+    r = mpwasi(sim, "run", "--port", sim.port, str(f))
+    assert r.returncode == 2 and b"not a WebAssembly module" in r.stderr
