@@ -1,4 +1,13 @@
 """The engine's command line, the same on CPython and MicroPython (with firmware/ on the path):
+`python3 -m mpwasi ...` / `micropython -m mpwasi ...`; HELP below says what it takes. The process exits
+with the guest's status: 0 when _start returns, n for proc_exit(n), 134 after a trap (its reason and
+wasm backtrace go to stderr), 1 if the module cannot be loaded, 2 for a usage error.
+"""
+import sys
+
+USAGE = ("usage: mpwasi [--dir HOST[::GUEST]]... [--env K=V]... "
+         "[--limits memory=BYTES,depth=N,fuel=N] [--softfloat] [--debug] module.wasm [args...]")
+HELP = USAGE + """
 
     python3 -m mpwasi [options] module.wasm [args...]
     micropython -m mpwasi [options] module.wasm [args...]
@@ -11,14 +20,9 @@ Options (before the module):
     --debug               reserved for the debugger
     -h, --help            this text
 
-The process exits with the guest's status: 0 when _start returns, n for proc_exit(n), 134 after a
-trap (its reason and wasm backtrace go to stderr), 1 if the module cannot be loaded, 2 for a usage
-error.
+Exit status: the guest's (0 when _start returns, n for proc_exit(n)); 134 after a trap, whose
+reason and wasm backtrace go to stderr; 1 if the module cannot be loaded; 2 for a usage error.
 """
-import sys
-
-USAGE = ("usage: mpwasi [--dir HOST[::GUEST]]... [--env K=V]... "
-         "[--limits memory=BYTES,depth=N,fuel=N] [--softfloat] [--debug] module.wasm [args...]")
 
 
 class UsageError(Exception):
@@ -114,7 +118,7 @@ def main(argv=None):
         sys.stderr.write("mpwasi: %s\n%s\n" % (e, USAGE))
         return 2
     if opts.get("help"):
-        sys.stdout.write(__doc__)
+        sys.stdout.write(HELP)
         return 0
     if opts["softfloat"]:
         from mpwasi import numeric
