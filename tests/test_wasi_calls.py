@@ -222,6 +222,32 @@ def test_poll_stdin_pipe_readiness(tmp_path):
     os.close(w)
 
 
+def test_poll_stdin_on_micropython(tmp_path, micropython):
+    subs = (fd_subscription(1, 1, 0) + subscription(2, 1, 10 ** 12)).hex()
+    steps = [c("poll_oneoff", SUBS, EVENTS, 2, "@out", poke=[SUBS, subs], peek_at=[EVENTS, 32]),
+             c("fd_read", 0, "riov:100", "@out", read=True)]
+    result = wasi_support.run_mp_probe(tmp_path, lfs_tree(), [{"name": "stdin", "steps": steps}],
+                                       stdin=b"typed\n")
+    a = result["attempts"][0]
+    assert a["outcomes"] == [0, 0]
+    assert struct.unpack_from("<QHB", bytes.fromhex(a["peeks"][0])) == (1, 0, 1)
+    assert a["reads"] == ["typed\n"]
+
+
+def test_readdir_of_a_name_that_is_not_utf8(tmp_path):
+    inst, ctx = new_probe(tmp_path)
+    root = ctx.fds[3].path
+    with open(os.path.join(os.fsencode(root), b"caf\xe9"), "wb") as f:
+        f.write(b"x")
+    mem = inst.exports["memory"]
+    mem.data[0x1000:0x1001] = b"."
+    assert inst.exports["path_open"](3, 1, 0x1000, 1, 2, W.RIGHTS_DIR, ALL, 0, OUT) == 0
+    fd = struct.unpack_from("<I", mem.data, OUT)[0]
+    assert inst.exports["fd_readdir"](fd, 0x4000, 4096, 0, OUT) == 0
+    used = struct.unpack_from("<I", mem.data, OUT)[0]
+    assert b"caf\xe9" in bytes(mem.data[0x4000:0x4000 + used])
+
+
 def test_random_get_fills_and_differs(tmp_path):
     inst, ctx = new_probe(tmp_path)
     mem = inst.exports["memory"]

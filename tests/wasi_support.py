@@ -158,13 +158,13 @@ def run_mp_session(tmp_path, config, heapsize="4M", stdin=b""):
     return proc, result
 
 
-def run_mp_probe(tmp_path, tree, attempts, root="sandbox", posix_root=None):
+def run_mp_probe(tmp_path, tree, attempts, root="sandbox", posix_root=None, stdin=b""):
     """Probe attempts under MicroPython, over a littlefs image holding `tree` (hex contents), or
     over the host directory posix_root: the result dict ("attempts", "tree")."""
     config = {"mode": "probe", "wasm": example("wasi_probe"), "root": root,
               "attempts": attempts, "tree": tree}
     if posix_root:
         config["posix_root"] = posix_root
-    proc, result = run_mp_session(tmp_path, config)
+    proc, result = run_mp_session(tmp_path, config, stdin=stdin)
     assert proc.returncode == 0 and result is not None, proc.stderr.decode()
     return result

@@ -21,6 +21,19 @@ from .wasi import (
     WasiErrno, _Fd)
 
 
+def _name_bytes(name):
+    """A directory entry's name as bytes; on CPython a name that is not UTF-8 comes back with the
+    host's bytes (os.fsencode undoes the surrogate escapes)."""
+    if not isinstance(name, str):
+        return name
+    try:
+        return name.encode("utf-8")
+    except UnicodeError:
+        import os
+
+        return os.fsencode(name)
+
+
 def _resolve(ctx, dir_entry, ptr, length, follow):
     """A guest path relative to a directory fd -> (host path, trailing slash, components).
 
@@ -206,7 +219,7 @@ def fd_readdir(ctx, fd, buf, length, cookie, out):
     index = cookie
     while index < len(entries) and used < length:
         name, kind, ino = entries[index]
-        name = name.encode("utf-8") if isinstance(name, str) else name
+        name = _name_bytes(name)
         index += 1
         struct.pack_into("<QQIBxxx", header, 0, index, ino, len(name), kind)
         n = min(24, length - used)
