@@ -17,7 +17,7 @@ Options (before the module):
     --env K=V             an environment variable for the guest (none are inherited)
     --limits memory=BYTES,depth=N,fuel=N   cap linear memory (K/M suffixes), call depth, fuel
     --softfloat           compute floats with the pure-integer IEEE code (as on single-float boards)
-    --debug               reserved for the debugger
+    --debug               run the module under the debugger's prompt (mpwasi.debugger)
     -h, --help            this text
 
 Exit status: the guest's (0 when _start returns, n for proc_exit(n)); 134 after a trap, whose
@@ -131,6 +131,11 @@ def main(argv=None):
     if opts["limits"]:
         limits = mpwasi.Limits(**opts["limits"])
     try:
+        if opts["debug"]:
+            from mpwasi import debugger
+
+            status = debugger.debug(opts["module"], opts["args"], opts["env"], opts["dirs"], limits)
+            return 0 if status is None else status
         return wasi.run(opts["module"], opts["args"], opts["env"], opts["dirs"], limits)
     except OSError as e:
         sys.stderr.write("mpwasi: %s\n" % (e,))
