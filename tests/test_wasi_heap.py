@@ -1,0 +1,39 @@
+"""The heap the WASI layer costs a C hello-world under MicroPython (gc.mem_alloc, stage by stage,
+via tests/mp/wasi_heap.py): the WASI modules hello needs plus its host functions must stay small,
+since a Pico leaves about 190 KB to the engine and the program together."""
+import json
+import os
+import subprocess
+
+from wasi_support import FIRMWARE, MP_SCRIPTS, example
+from mp.runner import micropython_command
+
+WASI_BUDGET = 36 * 1024  # compat + wasi core + the HostFuncs hello imports
+
+
+def measure(wasm, cap=None, heapsize="4M"):
+    args = [os.path.join(MP_SCRIPTS, "wasi_heap.py"), wasm] + ([str(cap)] if cap else [])
+    env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
+    proc = subprocess.run(micropython_command(args, heapsize), capture_output=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out, _, report = proc.stdout.rpartition(b"\n{")
+    return out, json.loads(b"{" + report)
+
+
+def test_hello_world_wasi_share_of_the_heap(micropython):
+    out, stages = measure(example("hello"), cap=24 * 1024)
+    assert out.endswith(b"Hello, world!")
+    assert stages["status"] == 0
+    wasi_share = stages["compat"] + stages["wasi"] + max(0, stages["wasi_imports"])
+    assert wasi_share < WASI_BUDGET, stages
+    # the file-system half stays unloaded for a program that does not import it
+    assert stages["wasi_files_loaded"] is False
+    out, stages = measure(example("cat"), cap=24 * 1024)
+    assert stages["wasi_files_loaded"] is True
+
+
+def test_memory_cap_shrinks_the_instance(micropython):
+    capped = measure(example("hello"), cap=24 * 1024)[1]
+    whole = measure(example("hello"))[1]
+    assert whole["instance"] - capped["instance"] >= 40 * 1024
