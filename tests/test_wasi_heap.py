@@ -29,7 +29,7 @@ def test_hello_world_wasi_share_of_the_heap(micropython):
     assert wasi_share < WASI_BUDGET, stages
     # the file-system half stays unloaded for a program that does not import it
     assert stages["wasi_files_loaded"] is False
-    out, stages = measure(example("cat"), cap=24 * 1024)
+    out, stages = measure(example("cat"))
     assert stages["wasi_files_loaded"] is True
 
 
