@@ -17,7 +17,7 @@ from host_tools.virtual_board import SimProcess
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
-BOARD = "rpi_pico2"   # the profile whose heap holds the engine today (see the README)
+BOARD = "rpi_pico2"   # headroom: these tests are about the host side, not about fitting the heap
 
 PRINT_THEN_SPIN = r"""
 (module
