@@ -41,7 +41,7 @@ HELP = """commands (LOC: a function name, a function index, 0xOFFSET or wasi:NAM
   step [N]              one instruction, into calls (s)
   next [N]              one instruction, over calls (n)
   finish                until the current function returns; shows what it returned
-  bt                    the wasm call stack (where)
+  bt [N]                the wasm call stack, innermost N frames (where)
   frame [N] / up / down select the frame that locals, stack, disasm and set work on
   locals / stack        the selected frame's locals / operand stack
   globals               the instance's globals
@@ -274,6 +274,9 @@ class Debugger:
         except EOFError:
             self.write("\n")
             return None
+        except KeyboardInterrupt:  # Ctrl-C at the prompt: a fresh line
+            self.write("\n")
+            return "#"
 
     def script(self, commands):
         """Runs a session from a list of commands; returns the transcript (prompts and commands
@@ -607,6 +610,8 @@ class Debugger:
             if line is None:
                 return "quit"
             line = line.strip()
+            if line.startswith("#"):  # a comment
+                continue
             if not line:
                 line = self.last
                 if not line:
@@ -841,7 +846,10 @@ class Debugger:
         self._need_stopped()
         lines = []
         frames = self._frames()
-        for i in range(len(frames)):
+        n = len(frames)
+        if rest:
+            n = min(n, _parse_int(rest[0]))
+        for i in range(n):
             f, pc, fp, end = frames[i]
             mark = "*" if i == self.sel else " "
             lines.append("%s#%d  %s @ 0x%x (func %d)" % (mark, i, _fname(f), pc, f.idx))
