@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from wasi_support import example, run_mp_session, run_wasmtime, snapshot
+from wasi_support import example, make_host_tree, run_mp_session, run_wasmtime, snapshot
 
 from mpwasi import wasi
 
@@ -54,22 +54,11 @@ def shape(name, out):
     return text
 
 
-def make_tree(root, files):
-    os.makedirs(root, exist_ok=True)
-    for path in sorted(files):
-        full = os.path.join(root, path)
-        if files[path] is None:
-            os.makedirs(full, exist_ok=True)
-        else:
-            with open(full, "wb") as f:
-                f.write(files[path])
-
-
 def setup_dirs(tmp_path, files):
     sandbox = str(tmp_path / "sandbox")
     outside = str(tmp_path / "outside")
-    make_tree(sandbox, files)
-    make_tree(outside, {"canary.txt": CANARY})
+    make_host_tree(sandbox, files)
+    make_host_tree(outside, {"canary.txt": CANARY})
     return sandbox, outside
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import wasi_support
 from wasi_support import example
+from wasmgen import uleb
 from mp import wasi_probe
 
 import mpwasi
@@ -37,14 +38,7 @@ def op(path, oflags=0, rights=ALL, fdflags=0, save="f"):
 
 
 def host_root(tmp_path):
-    root = tmp_path / "root"
-    root.mkdir(parents=True)
-    for path in sorted(TREE):
-        if TREE[path] is None:
-            (root / path).mkdir()
-        else:
-            (root / path).write_bytes(TREE[path])
-    return str(root)
+    return wasi_support.make_host_tree(tmp_path / "root", TREE)
 
 
 def probe_cpython(tmp_path, steps, **wasi_kw):
@@ -58,10 +52,7 @@ def probe_cpython(tmp_path, steps, **wasi_kw):
 
 
 def lfs_tree():
-    tree = {"sandbox": None}
-    for path, content in TREE.items():
-        tree["sandbox/" + path] = None if content is None else content.hex()
-    return tree
+    return wasi_support.lfs_tree(TREE)
 
 
 def both_backends(tmp_path, micropython_available, steps):
@@ -367,15 +358,7 @@ def test_run_of_a_module_without_start_is_a_link_error():
 
 
 def leb(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return bytes(uleb(n))
 
 
 def with_big_custom_section(path, size):

@@ -150,13 +150,7 @@ def attempts(names):
 
 
 def make_host_tree(root):
-    root.mkdir()
-    for path in sorted(TREE):
-        if TREE[path] is None:
-            (root / path).mkdir()
-        else:
-            (root / path).write_bytes(TREE[path])
-    return str(root)
+    return wasi_support.make_host_tree(root, TREE)
 
 
 def check(results, names):
@@ -180,9 +174,7 @@ def test_errno_cases_on_cpython(tmp_path):
 
 def test_errno_cases_on_micropython_littlefs(tmp_path, micropython):
     names = sorted(CASES)
-    tree = {"sandbox": None}
-    for path, content in TREE.items():
-        tree["sandbox/" + path] = None if content is None else content.hex()
+    tree = wasi_support.lfs_tree(TREE)
     # One littlefs image for all cases: keep the ones that change the tree last.
     changing = ["rmdir an empty directory"]
     names = [n for n in names if n not in changing] + changing

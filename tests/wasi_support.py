@@ -65,6 +65,27 @@ def run_wasmtime(wasm_path, args=(), env=None, dirs=(), stdin=b""):
     return status, out, err
 
 
+def make_host_tree(root, tree):
+    """Creates {relative path: bytes, or None for a directory} under the folder root (made too)."""
+    os.makedirs(root, exist_ok=True)
+    for path in sorted(tree):
+        full = os.path.join(root, path)
+        if tree[path] is None:
+            os.makedirs(full, exist_ok=True)
+        else:
+            with open(full, "wb") as f:
+                f.write(tree[path])
+    return str(root)
+
+
+def lfs_tree(tree, base="sandbox"):
+    """The same tree for tests/mp/wasi_session.py: under `base`, contents in hex."""
+    out = {base: None}
+    for path, content in tree.items():
+        out[base + "/" + path] = None if content is None else content.hex()
+    return out
+
+
 def snapshot(root):
     """Everything under a host directory: {relative path: bytes, or None for a directory}."""
     found = {}

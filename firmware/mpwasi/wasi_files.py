@@ -75,8 +75,9 @@ def _resolve(ctx, dir_entry, ptr, length, follow):
     return path, trailing, parts
 
 
-def fd_pwrite(ctx, fd, iovs, count, offset, out):
-    entry = ctx._io_fd(fd, R_FD_WRITE)
+def _positioned(ctx, fd, right, iovs, count, offset, out):
+    """fd_pread/fd_pwrite's checks: (entry, iovecs, saved position) of a seekable file."""
+    entry = ctx._io_fd(fd, right)
     if entry.kind != FT_FILE:
         raise WasiErrno(ESPIPE)
     if not entry.rights & R_FD_SEEK:
@@ -85,10 +86,13 @@ def fd_pwrite(ctx, fd, iovs, count, offset, out):
         raise WasiErrno(EINVAL)
     vecs = ctx._iovecs(iovs, count)
     ctx._mem(out, 4)
+    return entry, vecs, entry.handle.tell()
+
+
+def fd_pwrite(ctx, fd, iovs, count, offset, out):
+    entry, vecs, pos = _positioned(ctx, fd, R_FD_WRITE, iovs, count, offset, out)
     f = entry.handle
-    pos = f.tell()
-    size = compat.file_size(f)
-    if offset > size:
+    if offset > compat.file_size(f):
         entry.handle = f = ctx.fs.set_size(f, entry.path, offset)
     f.seek(offset)
     written = ctx._write_vecs(f, vecs)
@@ -98,17 +102,8 @@ def fd_pwrite(ctx, fd, iovs, count, offset, out):
 
 
 def fd_pread(ctx, fd, iovs, count, offset, out):
-    entry = ctx._io_fd(fd, R_FD_READ)
-    if entry.kind != FT_FILE:
-        raise WasiErrno(ESPIPE)
-    if not entry.rights & R_FD_SEEK:
-        raise WasiErrno(ENOTCAPABLE)
-    if offset >= (1 << 63):
-        raise WasiErrno(EINVAL)
-    vecs = ctx._iovecs(iovs, count)
-    ctx._mem(out, 4)
+    entry, vecs, pos = _positioned(ctx, fd, R_FD_READ, iovs, count, offset, out)
     f = entry.handle
-    pos = f.tell()
     f.seek(offset)
     total = ctx._read_vecs(f, vecs)
     f.seek(pos)
