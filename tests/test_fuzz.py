@@ -7,7 +7,7 @@ position; the enclosing section size is re-encoded or left stale at random). Eac
 instantiated with spectest-like imports under `Limits(fuel=100000, max_call_depth=200)` and a memory
 cap, and each exported function is called with zero arguments (all params 0 / null). Any exception
 that is not the engine's (`mpwasi.WasmError` subclasses, `mpwasi.Exit`) is a failure, reported with the
-seed, file and mutation so that it can be replayed:
+seed, file and mutation so that it can be replayed (MPWASI_FUZZ_PER_FILE=N makes the pytest runs longer):
 
     python3     tests/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [-v]   (-v: print each mutant)
     micropython -X heapsize=64M tests/test_fuzz.py ...
@@ -379,7 +379,7 @@ if pytest is not None:
 
     def test_fuzzed_modules_raise_only_engine_errors_cpython(spec_dir):
         w = _engine()
-        stats = fuzz(w, spec_dir)
+        stats = fuzz(w, spec_dir, per_file=int(os.environ.get("MPWASI_FUZZ_PER_FILE") or PER_FILE))
         print(stats.summary())
         assert stats.mutants >= MIN_MUTANTS
         assert not stats.failures, "\n".join(stats.failures[:30])
@@ -421,13 +421,16 @@ if pytest is not None:
 
     def test_fuzzed_modules_raise_only_engine_errors_micropython(spec_dir, micropython):
         from mp.runner import run_micropython
-        r = run_micropython([os.path.join(TESTS, "test_fuzz.py"), "--per-file=1", "--seed=%d" % (DEFAULT_SEED + 1)],
+        per_file = int(os.environ.get("MPWASI_FUZZ_PER_FILE") or PER_FILE)
+        r = run_micropython([os.path.join(TESTS, "test_fuzz.py"), "--per-file=%d" % per_file,
+                             "--seed=%d" % (DEFAULT_SEED + 1)],
                             timeout=3 * 3600, env=dict(os.environ, MPWASI_SPEC_DIR=spec_dir))
         lines = r.stdout.strip().splitlines()
         assert lines and lines[-1].startswith("fuzz: "), r.stdout[-3000:] + r.stderr[-3000:]
         failures = [ln for ln in lines if ln.startswith("FUZZ FAILURE")]
         assert r.returncode == 0 and not failures, "\n".join(failures[:30]) + r.stderr[-2000:]
         assert " 0 valid," not in lines[-1] and " 0 calls," not in lines[-1], lines[-1]
+        assert int(lines[-1].split()[1]) >= MIN_MUTANTS, lines[-1]
 
 
 # ---------------------------------------------------------------- command line
