@@ -318,15 +318,11 @@ class Report:
 
 
 def edge_pairs(f):
-    """Every pair of edge values, as one (xs, ys, fx, fy) chunk."""
+    """Every pair of edge values, as (xs, ys, fx, fy) chunks of one row each."""
     edges = edge_values(f)
-    xs = []
-    ys = []
-    for a in edges:
-        for b in edges:
-            xs.append(a)
-            ys.append(b)
-    return xs, ys, f.floats(xs), f.floats(ys)
+    fe = f.floats(edges)
+    for i in range(len(edges)):
+        yield [edges[i]] * len(edges), edges, [fe[i]] * len(edges), fe
 
 
 def check_binary(f, names, n, seed, rep, edges=True):
@@ -358,7 +354,8 @@ def check_binary(f, names, n, seed, rep, edges=True):
 
 
 def _chain(first, rest):
-    yield first
+    for x in first:
+        yield x
     for x in rest:
         yield x
 
