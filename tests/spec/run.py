@@ -598,6 +598,8 @@ def import_engine(softfloat, tier):
     if softfloat:
         import mpwasi.numeric
         mpwasi.numeric.force_softfloat()
+        if getattr(mpwasi.numeric, "SOFT", True) is False:
+            raise RuntimeError("numeric.force_softfloat() did not switch numeric.SOFT on")
     if tier is not None:
         set_tier = getattr(mpwasi, "set_tier", None)
         if set_tier is None:
