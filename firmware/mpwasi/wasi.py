@@ -23,6 +23,7 @@ import struct
 import sys
 
 from . import compat
+from .errors import Exit, Trap
 
 # preview1 filetypes
 FT_UNKNOWN = 0
@@ -236,7 +237,6 @@ class Wasi:
             2: _Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
                    handle=_binary(stderr if stderr is not None else sys.stderr)),
         }
-        self._default_stdin = stdin is None
         fd = 3
         for host, guest in dirs or ():
             root = self.fs.root(host)
@@ -254,9 +254,6 @@ class Wasi:
         Module only those it imports (each HostFunc costs heap on a board)."""
         import mpwasi
 
-        global Trap, Exit
-        Trap = mpwasi.Trap
-        Exit = mpwasi.Exit
         wanted = None
         if module is not None:
             wanted = [imp[1] for imp in module.imports if imp[0] == "wasi_snapshot_preview1"]
@@ -731,9 +728,9 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
                 raise mpwasi.LinkError("module has no _start export (not a WASI command)")
             start()
             return 0
-        except mpwasi.Exit as e:
+        except Exit as e:
             return e.code
-    except mpwasi.Trap as trap:
+    except Trap as trap:
         _flush(wasi.fds.get(1).handle if wasi.fds.get(1) else None)
         err = stderr if stderr is not None else sys.stderr
         print_trap(trap, _text_stream(err))
