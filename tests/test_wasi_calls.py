@@ -389,3 +389,21 @@ def test_two_megabyte_module_runs_on_a_small_micropython_heap(tmp_path, micropyt
         tmp_path, {"mode": "run", "wasm": path, "args": [], "dirs": []}, heapsize="1M")
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout == b"Hello, world!\n"
+
+
+def test_all_46_preview1_functions_link_with_the_reference_types(tmp_path):
+    """wasi_probe.wasm imports every preview1 function with the types of SIGNATURES; wasmtime
+    linking it proves the types are the reference's, mpwasi linking it proves all 46 exist."""
+    import wasmtime
+
+    names = wasi.Wasi().imports()["wasi_snapshot_preview1"]
+    assert len(names) == 46 == len(wasi.SIGNATURES)
+    module = mpwasi.Module(open(example("wasi_probe"), "rb").read())
+    assert sorted(n for m, n, k in module.imports) == sorted(names)
+    mpwasi.Instance(module, wasi.Wasi().imports())
+    engine = wasmtime.Engine()
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    linker.instantiate(store, wasmtime.Module.from_file(engine, example("wasi_probe")))
