@@ -158,7 +158,6 @@ def cmd_push(args):
     dest = _board_dest(args.file, args.dest)
     with _open(args) as d:
         d.enter_raw()
-        d.cleanup_partial(dest)
         prog = Progress("push %s" % os.path.basename(args.file))
         try:
             result = d.put_bytes(data, dest, progress=prog)
@@ -249,7 +248,7 @@ class _Uncook:
         self.raw.flush()
 
 
-def cmd_run(args):
+def cmd_run(args, debug=False):
     data = _read_local(args.module)
     if data[:4] != b"\0asm":
         raise CliError("%s is not a WebAssembly module (no \\0asm header)" % args.module, 2)
@@ -265,7 +264,6 @@ def cmd_run(args):
             r = d.install()
             if not r["unchanged"]:
                 _err("installed mpwasi %s on the board (%d file(s))" % (r["version"], len(r["written"])))
-        d.cleanup_partial(dest)
         prog = Progress("push %s" % os.path.basename(args.module))
         try:
             d.put_bytes(data, dest, progress=prog)
@@ -273,7 +271,10 @@ def cmd_run(args):
             prog.done()
         out = _Uncook(sys.stdout.buffer)
         try:
-            status, err, interrupted = d.run_module(dest, guest_args, env, dirs, out=out)
+            if debug:
+                status, err, interrupted = _debug_on_board(d, dest, guest_args, env, dirs, out)
+            else:
+                status, err, interrupted = d.run_module(dest, guest_args, env, dirs, out=out)
         finally:
             out.close()
         heap = (d._info or {}).get("heap")
@@ -485,16 +486,87 @@ def _placeholder(module, what):
     return handler
 
 
-def cmd_debug(args):
+DEBUG_RUNNER = """\
+import sys, gc
+gc.collect()
+from mpwasi import debugger
+_mst = debugger.debug(%(path)r, %(args)r, %(env)r, %(dirs)r, remote=True)
+sys.stdout.write('\\x1e\\x1fmpwasi-exit:%%d\\x1e' %% (_mst if isinstance(_mst, int) else 0))
+"""
+DEBUG_PROMPT = b"\x05(wdb) "   # the board's debugger writes this when it waits for a command
+
+
+class _DebugConsole:
+    """The board's output to the terminal; at the debugger's prompt mark, a line read here (with
+    readline's editing and history) goes to the board. Ctrl-C while the program runs sends Ctrl-\\,
+    which the board's debugger turns into a stop at the next loop iteration or call."""
+
+    def __init__(self, out, send):
+        self.out = out
+        self.send = send
+        self.buf = b""
+
+    def write(self, b):
+        self.buf += b
+        while True:
+            i = self.buf.find(DEBUG_PROMPT)
+            if i < 0:
+                break
+            self.out.write(self.buf[:i])
+            self.out.flush()
+            self.buf = self.buf[i + len(DEBUG_PROMPT):]
+            self.send(self._ask().encode() + b"\n")
+        keep = 0
+        for k in range(1, len(DEBUG_PROMPT)):
+            if self.buf.endswith(DEBUG_PROMPT[:k]):
+                keep = k
+        if len(self.buf) > keep:
+            self.out.write(self.buf[:len(self.buf) - keep])
+            self.buf = self.buf[len(self.buf) - keep:]
+
+    def _ask(self):
+        import signal
+        old = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            while True:
+                try:
+                    return input(DEBUG_PROMPT[1:].decode())
+                except KeyboardInterrupt:
+                    sys.stdout.write("\n")
+                except EOFError:
+                    sys.stdout.write("\n")
+                    return "quit"
+        finally:
+            signal.signal(signal.SIGINT, old)
+
+    def flush(self):
+        self.out.flush()
+
+
+def _debug_on_board(d, dest, guest_args, env, dirs, out):
+    import signal
     try:
-        import mpwasi
-        debug = getattr(mpwasi, "debug")
-        import importlib
-        importlib.import_module("mpwasi.debugger")
-    except (ImportError, AttributeError):
-        raise CliError("the debugger is not there yet (mpwasi.debug is missing)")
-    guest_args = list(args.args)
-    return debug(args.module, args=guest_args) or 0
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        pass
+    code = DEBUG_RUNNER % {"path": dest, "args": list(guest_args), "env": list(env or []),
+                           "dirs": [tuple(x) for x in (dirs or [])]}
+    old = signal.signal(signal.SIGINT, lambda signum, frame: d.write_raw(b"\x1c"))
+    try:
+        return d.run_streaming(code, _DebugConsole(out, d.write_raw))
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def cmd_debug(args):
+    """`mpwasi debug app.wasm [-- args]`: the debugger's prompt on the board (the module pushed as
+    `run` does); --local: the same prompt in this process."""
+    if not args.local:
+        return cmd_run(args, debug=True)
+    sys.path.insert(0, os.path.dirname(engine_source_dir()))
+    from mpwasi import debugger
+    status = debugger.debug(args.module, args=list(args.args))
+    return 0 if status is None else status
 
 
 def cmd_compile(args):
@@ -518,6 +590,18 @@ def _target_options(p):
     g.add_argument("--virtual", action="store_true", help="use the virtual board even if a board is plugged in")
     g.add_argument("--board", "-b", help="board profile (for the virtual board; default %s)" % vb.DEFAULT_BOARD)
     g.add_argument("--flash", help="the virtual board's flash image (default: in the data folder)")
+
+
+def _module_options(p):
+    """The target, the module, its arguments and where it goes: `run` and `debug`."""
+    _target_options(p)
+    p.add_argument("module")
+    p.add_argument("--dir", action="append", metavar="GUEST=BOARD_PATH",
+                   help="preopen the board directory BOARD_PATH as GUEST")
+    p.add_argument("--env", action="append", metavar="K=V", help="environment variable for the module")
+    p.add_argument("--dest", help="where the module goes on the board (default %s/<name>)" % APPS_DIR)
+    p.add_argument("--no-install", action="store_true", help="do not check or install the engine")
+    p.add_argument("args", nargs="*", help="the module's arguments (after --)")
 
 
 def build_parser():
@@ -544,14 +628,7 @@ def build_parser():
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("run", help="run a .wasm on the board, streaming its output")
-    _target_options(p)
-    p.add_argument("module")
-    p.add_argument("--dir", action="append", metavar="GUEST=BOARD_PATH",
-                   help="preopen the board directory BOARD_PATH as GUEST")
-    p.add_argument("--env", action="append", metavar="K=V", help="environment variable for the module")
-    p.add_argument("--dest", help="where the module goes on the board (default %s/<name>)" % APPS_DIR)
-    p.add_argument("--no-install", action="store_true", help="do not check or install the engine")
-    p.add_argument("args", nargs="*", help="the module's arguments (after --)")
+    _module_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("ls", help="list a directory on the board")
@@ -594,9 +671,9 @@ def build_parser():
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=_placeholder("host_tools.flashing", "flashing: %s" % e))
 
-    p = sub.add_parser("debug", help="debug a .wasm (the debugger)")
-    p.add_argument("module")
-    p.add_argument("args", nargs="*", help="the module's arguments (after --)")
+    p = sub.add_parser("debug", help="debug a .wasm on the board: the debugger's prompt, edited here")
+    _module_options(p)
+    p.add_argument("--local", action="store_true", help="run the debugger here, not on a board")
     p.set_defaults(func=cmd_debug)
 
     p = sub.add_parser("compile", help="compile a .wasm for the fast tier (ahead of time)")

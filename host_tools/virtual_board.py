@@ -329,6 +329,7 @@ def raw_repl():
 
 # ---- friendly REPL (pyexec_friendly_repl + readline) ----
 HIST = []
+LAST = [0]      # the previous input byte: LF right after CR is part of the same Enter
 COMPOUND = ("if", "while", "for", "try", "with", "def", "class", "async", "match")
 
 
@@ -338,7 +339,11 @@ def readline(prompt, text=""):
     hi = len(HIST)
     while True:
         c = IN.getc()
-        if c == 13:
+        prev = LAST[0]
+        LAST[0] = c
+        if c == 10 and prev == 13:
+            continue
+        if c == 13 or c == 10:
             w(b"\r\n")
             s = str(buf, "utf8")
             if s.strip() and (not HIST or HIST[-1] != s):
@@ -872,6 +877,11 @@ class VirtualBoard:
 
 
 def _pid_alive(pid):
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:   # our own child, now reaped
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
