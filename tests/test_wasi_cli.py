@@ -97,6 +97,9 @@ def test_limits_reach_the_engine(interp):
     r = mpwasi_cmd(interp, "--limits", "depth=3", example("hello"))
     assert r.returncode == 134
     assert r.stderr.decode().startswith("trap: call stack exhausted\n")
+    r = mpwasi_cmd(interp, "--limits", "fuel=1", example("hello"))
+    assert r.returncode == 134
+    assert r.stderr.decode().startswith("trap: fuel exhausted\n")
     r = mpwasi_cmd(interp, "--limits", "memory=64K,depth=500", example("hello"))
     assert (r.returncode, r.stdout) == (0, b"Hello, world!\n")
 
