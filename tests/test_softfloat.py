@@ -283,13 +283,22 @@ def test_isqrt_with_a_single_precision_first_guess_as_on_a_board(monkeypatch):
         x32 = struct.unpack("<f", struct.pack("<f", x))[0]
         return struct.unpack("<f", struct.pack("<f", math.sqrt(x32)))[0]
     monkeypatch.setattr(sf, "_fsqrt", f32_sqrt)
-    monkeypatch.setattr(sf, "_SQRT_TOP", 2 * 24 - 6)
+    monkeypatch.setattr(sf, "_FLOAT_BITS", 24)
     rng = random.Random(SEED + 7)
     for _ in range(3000):
         n = rng.getrandbits(rng.randint(1, 118)) | 1
         assert sf._isqrt_newton(n) == math.isqrt(n)
     for k in range(1, 119):
         assert sf._isqrt_newton((1 << k) - 1) == math.isqrt((1 << k) - 1)
+
+
+def test_isqrt_is_exact_even_from_a_poor_first_guess(monkeypatch):
+    monkeypatch.setattr(sf, "_fsqrt", lambda x: math.sqrt(x) * 1.01)   # 1% high: more steps, same root
+    monkeypatch.setattr(sf, "_FLOAT_BITS", 24)
+    rng = random.Random(SEED + 8)
+    for _ in range(2000):
+        n = rng.getrandbits(rng.randint(1, 118)) | 1
+        assert sf._isqrt_newton(n) == math.isqrt(n)
 
 
 def test_every_contract_name_exists():

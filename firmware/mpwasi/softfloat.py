@@ -55,23 +55,27 @@ def _float_bits():
     return 53 if (x + 1.0) - x == 1.0 else 24
 
 
-# bits of n kept for the float first guess: twice the float's precision, less a margin
-_SQRT_TOP = 2 * _float_bits() - 6
+_FLOAT_BITS = _float_bits()      # the host float's precision: 53, or 24 on a single-float board
 
 
 def _isqrt_newton(n):
-    """floor(sqrt(n)) for 0 < n < 2**119: a float first guess (above the root), then Newton from above.
+    """floor(sqrt(n)) for 0 < n < 2**119, from a float first guess and Newton steps from above.
 
-    The guess is good to about the float's precision (double or single) and is made >= the root.
+    The guess (made >= the root) is right to about _FLOAT_BITS - 6 bits; each step doubles that, so
+    the steps stop once the root's bits are covered and x is the root or one above; a check fixes it.
     """
-    s = _bitlen(n) - _SQRT_TOP
+    b = _bitlen(n)
+    good = _FLOAT_BITS - 6
+    s = b - 2 * _FLOAT_BITS + 6     # keep 2*precision - 6 bits for the float: in range, fully used
     s = (s + 1) & ~1 if s > 0 else 0
     x = (int(_fsqrt(n >> s)) + 4) << (s >> 1)
-    while True:
-        y = (x + n // x) >> 1
-        if y >= x:
-            return x
-        x = y
+    need = (b >> 1) + 2
+    while good < need:
+        x = (x + n // x) >> 1
+        good += good
+    while x * x > n:   # x is never below the root: step down (once, unless the float misled us)
+        x = (x + n // x) >> 1
+    return x
 
 
 try:
