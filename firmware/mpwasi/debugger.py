@@ -31,6 +31,7 @@ INTERRUPT_BYTES = "\x03\x1c"  # Ctrl-C (a board's console) and Ctrl-\ (what `mpw
 SLICE = 2000                 # loop iterations / calls between two looks at Ctrl-C
 TRAP_STATUS = 134
 NOWHERE = 1 << 30
+ROOM_MARGIN = 16384          # held with the linear memory's room for the instance's small objects
 
 HELP = """commands (LOC: a function name, a function index, 0xOFFSET or wasi:NAME):
   break LOC [N|=N|%N]   stop at LOC: from the Nth hit on, only the Nth, every Nth (b)
@@ -52,6 +53,14 @@ HELP = """commands (LOC: a function name, a function index, 0xOFFSET or wasi:NAM
   call EXPORT ARGS...   call an exported function (breakpoints do not stop inside it)
   quit                  end the session (q)
 Ctrl-C while the program runs stops it at the next loop iteration or call."""
+
+
+def gc_collect():
+    try:
+        import gc
+        gc.collect()
+    except ImportError:
+        pass
 
 
 class DebugError(Exception):
@@ -142,35 +151,57 @@ def _escape(raw):
     return "".join(out)
 
 
+def _sections(data):
+    """(id, start, end) of each section of a module."""
+    out = []
+    pos = 8
+    while pos < len(data):
+        sid = data[pos]
+        size, pos = disasm._uleb(data, pos + 1)
+        out.append((sid, pos, pos + size))
+        pos += size
+    return out
+
+
 def _global_names(data):
     """Global names from the "name" section (subsection 7), which LLVM writes."""
     names = {}
     try:
-        pos = 8
-        while pos < len(data):
-            sid = data[pos]
-            size, pos = disasm._uleb(data, pos + 1)
-            end = pos + size
-            if sid == 0:
-                n, p = disasm._uleb(data, pos)
-                if bytes(data[p:p + n]) == b"name":
-                    p += n
-                    while p < end:
-                        sub = data[p]
-                        ssize, p = disasm._uleb(data, p + 1)
-                        send = p + ssize
-                        if sub == 7:
-                            count, p = disasm._uleb(data, p)
-                            for _ in range(count):
-                                idx, p = disasm._uleb(data, p)
-                                ln, p = disasm._uleb(data, p)
-                                names[idx] = str(bytes(data[p:p + ln]), "utf-8")
-                                p += ln
-                        p = send
-            pos = end
+        for sid, pos, end in _sections(data):
+            if sid != 0:
+                continue
+            n, p = disasm._uleb(data, pos)
+            if bytes(data[p:p + n]) != b"name":
+                continue
+            p += n
+            while p < end:
+                sub = data[p]
+                ssize, p = disasm._uleb(data, p + 1)
+                send = p + ssize
+                if sub == 7:
+                    count, p = disasm._uleb(data, p)
+                    for _ in range(count):
+                        idx, p = disasm._uleb(data, p)
+                        ln, p = disasm._uleb(data, p)
+                        names[idx] = str(bytes(data[p:p + ln]), "utf-8")
+                        p += ln
+                p = send
     except (IndexError, ValueError, UnicodeError):
         pass
     return names
+
+
+def _initial_memory(data):
+    """The bytes of linear memory a module defines to start with (0 if none or unreadable)."""
+    try:
+        for sid, pos, end in _sections(data):
+            if sid == 5:
+                count, p = disasm._uleb(data, pos)
+                if count:
+                    return disasm._uleb(data, p + 1)[0] * 65536
+    except IndexError:
+        pass
+    return 0
 
 
 class Debugger:
@@ -191,6 +222,18 @@ class Debugger:
         else:
             data = module
         import mpwasi
+        # On a board the linear memory, one large block, is allocated last, when decoding has
+        # scattered small objects over the heap (and the debugger's code took its share): room
+        # for it is held from here until the instance is made.
+        self._room = None
+        if sys.implementation.name == "micropython":
+            need = _initial_memory(data)
+            if need:
+                gc_collect()
+                try:
+                    self._room = bytearray(need + ROOM_MARGIN)
+                except MemoryError:
+                    pass
         self.module = mpwasi.Module(data)
         data = None
         self.argv = [argv0 or "main.wasm"] + list(args)
@@ -203,7 +246,6 @@ class Debugger:
         self.bp_at = {}          # offset -> [Breakpoint]
         self.next_bp = 1
         self.trap_break = True
-        self.armed = []          # offsets patched with 0xFF now
         self.goal = ()           # offsets where a step/next/finish stops ...
         self.goal_depth = NOWHERE  # ... when the call depth is at most this
         self.repeat = 0
@@ -229,20 +271,20 @@ class Debugger:
             import io
             stdin = io.BytesIO(b"")  # the console is watched for Ctrl-C: the guest gets EOF
         self.wasi = self._wasi_mod.Wasi(self.argv, self.env, self.dirs, stdin, stdout, stderr)
-        self.inst = mpwasi.Instance(self.module, self.wasi.imports(), self.limits)
-        m = self.module._m
-        self.nimp = m.n_imported_funcs
-        self.orig = self.module.data
-        defined = self.inst.funcs[self.nimp:]
-        end = 0
-        for f in defined:
-            if f.end > end:
-                end = f.end
-        # the functions run over this copy (up to the end of the code section): breakpoints go here
-        self.code = bytearray(memoryview(self.orig)[:end])
-        for f in defined:
+        module = self.module
+        if not isinstance(module.data, bytearray):
+            # the module's bytes become a bytearray that breakpoints are patched into (in place:
+            # a board has no room for a second copy); `saved` keeps the bytes under the patches
+            module.data = bytearray(module.data)
+        self.code = self.orig = module.data
+        self.saved = {}
+        imports = self.wasi.imports()
+        self._room = None
+        gc_collect()
+        self.inst = mpwasi.Instance(module, imports, self.limits)
+        self.nimp = module._m.n_imported_funcs
+        for f in self.inst.funcs[self.nimp:]:
             f.code = self.code
-        self.armed = []
         self.status = "loaded"
         self.gnames = _global_names(self.orig)
 
@@ -433,23 +475,27 @@ class Debugger:
 
     # ------------------------------------------------------------------ patching
     def _disarm(self):
+        """Puts back every patched byte: the code reads as the module's again (what decoding and
+        disassembly need, so every stop starts here)."""
         code = self.code
-        orig = self.orig
-        for x in self.armed:
-            code[x] = orig[x]
-        self.armed = []
+        saved = self.saved
+        for x in saved:
+            code[x] = saved[x]
+        saved.clear()
 
     def _arm(self, offsets):
         code = self.code
+        saved = self.saved
         for x in offsets:
-            if code[x] != 0xFF:
+            if x not in saved:
+                saved[x] = code[x]
                 code[x] = 0xFF
-                self.armed.append(x)
 
     def _arm_all(self, st):
         """Patches breakpoints and the goal. Stopped at an instruction (st) that is one of them,
         that instruction must run first: its possible successors are patched instead, and the
         breakpoints are patched again when one of them is reached."""
+        self._disarm()
         want = set(self.bp_at)
         for g in self.goal:
             want.add(g)
@@ -1045,9 +1091,8 @@ class Debugger:
         if len(rest) - 1 != len(ps):
             raise DebugError("%s takes %d arguments" % (rest[0], len(ps)))
         bits = [self._parse_value(ps[i], rest[i + 1]) for i in range(len(ps))]
-        saved = self.armed
-        for x in saved:
-            self.code[x] = self.orig[x]
+        saved = list(self.saved)
+        self._disarm()
         hook = interp.debug_hook
         interp.debug_hook = None
         try:
@@ -1059,8 +1104,7 @@ class Debugger:
                 return "the function called proc_exit(%d)" % e.code, None
         finally:
             interp.debug_hook = hook
-            for x in saved:
-                self.code[x] = 0xFF
+            self._arm(saved)
             self._flush_guest()
         rs = f.ftype[1]
         vals = [format_value(rs[i], out[i]) for i in range(len(rs))]
