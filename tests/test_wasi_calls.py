@@ -392,12 +392,12 @@ def test_two_megabyte_module_runs_on_a_small_micropython_heap(tmp_path, micropyt
 
 
 def test_all_46_preview1_functions_link_with_the_reference_types(tmp_path):
-    """wasi_probe.wasm imports every preview1 function with the types of SIGNATURES; wasmtime
+    """wasi_probe.wasm imports every preview1 function with the types of wasi.signatures(); wasmtime
     linking it proves the types are the reference's, mpwasi linking it proves all 46 exist."""
     import wasmtime
 
     names = wasi.Wasi().imports()["wasi_snapshot_preview1"]
-    assert len(names) == 46 == len(wasi.SIGNATURES)
+    assert len(names) == 46 == len(wasi.signatures())
     module = mpwasi.Module(open(example("wasi_probe"), "rb").read())
     assert sorted(n for m, n, k in module.imports) == sorted(names)
     mpwasi.Instance(module, wasi.Wasi().imports())

@@ -65,17 +65,24 @@ ESPIPE = 70
 EXDEV = 75
 ENOTCAPABLE = 76
 
-# host errno name -> preview1 errno
-_HOST_NAMES = {
-    "EPERM": EPERM, "ENOENT": ENOENT, "EIO": EIO, "EBADF": EBADF, "EAGAIN": EAGAIN,
-    "ENOMEM": ENOMEM, "EACCES": EACCES, "EBUSY": EBUSY, "EEXIST": EEXIST, "EXDEV": EXDEV,
-    "ENODEV": ENODEV, "ENOTDIR": ENOTDIR, "EISDIR": EISDIR, "EINVAL": EINVAL, "EMFILE": EMFILE,
-    "EFBIG": EFBIG, "ENOSPC": ENOSPC, "ESPIPE": ESPIPE, "EROFS": EROFS,
-    "ENAMETOOLONG": ENAMETOOLONG, "ENOTEMPTY": ENOTEMPTY, "ELOOP": ELOOP, "EOPNOTSUPP": ENOTSUP,
-}
-_FROM_HOST = {}
-for _name, _num in compat.host_errno_numbers().items():
-    _FROM_HOST[_num] = _HOST_NAMES[_name]
+_from_host = {}  # host errno number -> preview1 errno, filled on the first OSError
+
+
+def from_host_errno(number):
+    """The preview1 errno for a host OSError number (EIO for one it does not know)."""
+    if not _from_host:
+        ours = {
+            "EPERM": EPERM, "ENOENT": ENOENT, "EIO": EIO, "EBADF": EBADF, "EAGAIN": EAGAIN,
+            "ENOMEM": ENOMEM, "EACCES": EACCES, "EBUSY": EBUSY, "EEXIST": EEXIST, "EXDEV": EXDEV,
+            "ENODEV": ENODEV, "ENOTDIR": ENOTDIR, "EISDIR": EISDIR, "EINVAL": EINVAL,
+            "EMFILE": EMFILE, "EFBIG": EFBIG, "ENOSPC": ENOSPC, "ESPIPE": ESPIPE, "EROFS": EROFS,
+            "ENAMETOOLONG": ENAMETOOLONG, "ENOTEMPTY": ENOTEMPTY, "ELOOP": ELOOP,
+            "EOPNOTSUPP": ENOTSUP,
+        }
+        for name, num in compat.host_errno_numbers().items():
+            _from_host[num] = ours[name]
+    return _from_host.get(number, EIO)
+
 
 # --- rights ----------------------------------------------------------------------------------
 R_FD_DATASYNC = 1 << 0
@@ -149,33 +156,28 @@ TRAP_STATUS = 134  # exit status of a run that trapped (as wasmtime's command li
 
 _OOB = "out of bounds memory access"
 
-# Each function: name, parameter types ("i" i32, "I" i64), whether it returns an errno.
-SIGNATURES = (
-    ("args_get", "ii"), ("args_sizes_get", "ii"), ("environ_get", "ii"),
-    ("environ_sizes_get", "ii"), ("clock_res_get", "ii"), ("clock_time_get", "iIi"),
-    ("fd_advise", "iIIi"), ("fd_allocate", "iII"), ("fd_close", "i"), ("fd_datasync", "i"),
-    ("fd_fdstat_get", "ii"), ("fd_fdstat_set_flags", "ii"), ("fd_fdstat_set_rights", "iII"),
-    ("fd_filestat_get", "ii"), ("fd_filestat_set_size", "iI"),
-    ("fd_filestat_set_times", "iIIi"), ("fd_pread", "iiiIi"), ("fd_prestat_get", "ii"),
-    ("fd_prestat_dir_name", "iii"), ("fd_pwrite", "iiiIi"), ("fd_read", "iiii"),
-    ("fd_readdir", "iiiIi"), ("fd_renumber", "ii"), ("fd_seek", "iIii"), ("fd_sync", "i"),
-    ("fd_tell", "ii"), ("fd_write", "iiii"), ("path_create_directory", "iii"),
-    ("path_filestat_get", "iiiii"), ("path_filestat_set_times", "iiiiIIi"),
-    ("path_link", "iiiiiii"), ("path_open", "iiiiiIIii"), ("path_readlink", "iiiiii"),
-    ("path_remove_directory", "iii"), ("path_rename", "iiiiii"), ("path_symlink", "iiiii"),
-    ("path_unlink_file", "iii"), ("poll_oneoff", "iiii"), ("proc_exit", "i"),
-    ("proc_raise", "i"), ("sched_yield", ""), ("random_get", "ii"), ("sock_accept", "iii"),
-    ("sock_recv", "iiiiii"), ("sock_send", "iiiii"), ("sock_shutdown", "ii"),
+# The 46 functions, one "name/params/kind" a word (a single string costs a board far less heap
+# than a table of tuples): params "i" i32, "I" i64; kind c: a Wasi method, f: in wasi_files.py
+# (loaded only when a module imports one), n: ENOSYS, s: socket (no sockets: ENOTSOCK), x: proc_exit.
+_FUNCTIONS = (
+    "args_get/ii/c args_sizes_get/ii/c environ_get/ii/c environ_sizes_get/ii/c "
+    "clock_res_get/ii/c clock_time_get/iIi/c fd_advise/iIIi/f fd_allocate/iII/f fd_close/i/c "
+    "fd_datasync/i/c fd_fdstat_get/ii/c fd_fdstat_set_flags/ii/f fd_fdstat_set_rights/iII/f "
+    "fd_filestat_get/ii/f fd_filestat_set_size/iI/f fd_filestat_set_times/iIIi/n "
+    "fd_pread/iiiIi/f fd_prestat_get/ii/c fd_prestat_dir_name/iii/c fd_pwrite/iiiIi/f "
+    "fd_read/iiii/c fd_readdir/iiiIi/f fd_renumber/ii/f fd_seek/iIii/c fd_sync/i/c "
+    "fd_tell/ii/c fd_write/iiii/c path_create_directory/iii/f path_filestat_get/iiiii/f "
+    "path_filestat_set_times/iiiiIIi/n path_link/iiiiiii/n path_open/iiiiiIIii/f "
+    "path_readlink/iiiiii/n path_remove_directory/iii/f path_rename/iiiiii/f "
+    "path_symlink/iiiii/n path_unlink_file/iii/f poll_oneoff/iiii/f proc_exit/i/x "
+    "proc_raise/i/n sched_yield//c random_get/ii/c sock_accept/iii/s sock_recv/iiiiii/s "
+    "sock_send/iiiii/s sock_shutdown/ii/s "
 )
-UNSUPPORTED = ("fd_filestat_set_times", "path_filestat_set_times", "path_link", "path_readlink",
-               "path_symlink", "proc_raise")
-SOCKETS = ("sock_accept", "sock_recv", "sock_send", "sock_shutdown")
-# in wasi_files.py, loaded only when a module imports one of them
-FILE_FUNCTIONS = ("fd_advise", "fd_allocate", "fd_fdstat_set_flags", "fd_fdstat_set_rights",
-                  "fd_filestat_get", "fd_filestat_set_size", "fd_pread", "fd_pwrite",
-                  "fd_readdir", "fd_renumber", "path_create_directory", "path_filestat_get",
-                  "path_open", "path_remove_directory", "path_rename", "path_unlink_file",
-                  "poll_oneoff")
+
+
+def signatures():
+    """[(name, params)] of all 46 preview1 functions ("i" i32, "I" i64 per parameter)."""
+    return [tuple(word.split("/")[:2]) for word in _FUNCTIONS.split()]
 
 
 class WasiErrno(Exception):
@@ -258,22 +260,24 @@ class Wasi:
         if module is not None:
             wanted = [imp[1] for imp in module.imports if imp[0] == "wasi_snapshot_preview1"]
         table = {}
-        for name, params in SIGNATURES:
+        for word in _FUNCTIONS.split():
+            name, params, kind = word.split("/")
             if wanted is not None and name not in wanted:
                 continue
             types = tuple("i64" if c == "I" else "i32" for c in params)
-            if name == "proc_exit":
+            results = ("i32",)
+            if kind == "x":
                 fn, results = self.proc_exit, ()
-            elif name in UNSUPPORTED:
-                fn, results = _enosys, ("i32",)
-            elif name in SOCKETS:
-                fn, results = self._guarded(self._no_socket), ("i32",)
-            elif name in FILE_FUNCTIONS:
+            elif kind == "n":
+                fn = _enosys
+            elif kind == "s":
+                fn = self._guarded(self._no_socket)
+            elif kind == "f":
                 from . import wasi_files
 
-                fn, results = self._guarded(getattr(wasi_files, name), self), ("i32",)
+                fn = self._guarded(getattr(wasi_files, name), self)
             else:
-                fn, results = self._guarded(getattr(self, name)), ("i32",)
+                fn = self._guarded(getattr(self, name))
             host = mpwasi.HostFunc(types, results, fn, raw=True, name=name)
             host.owner = self
             table[name] = host
@@ -292,7 +296,7 @@ class Wasi:
             except WasiErrno as e:
                 return e.errno
             except OSError as e:
-                return _FROM_HOST.get(e.args[0] if e.args else None, EIO)
+                return from_host_errno(e.args[0] if e.args else None)
 
         return call
 
