@@ -988,6 +988,11 @@ def ensure_running(board=DEFAULT_BOARD, flash=None, idle_timeout=DEFAULT_IDLE_TI
         if st:
             return st
         if proc.poll() is not None:
+            # another command may have started one on the same image at the same moment
+            time.sleep(0.2)
+            st = _read_state(_state_path(flash))
+            if st:
+                return st
             break
         time.sleep(0.02)
     try:
@@ -1024,7 +1029,13 @@ class SimProcess:
     """A virtual board served by a child process (``python -m host_tools.virtual_board``), for
     scripts, benchmarks and tests: ``with SimProcess("rpi_pico", flash) as sim: sim.port``."""
 
-    def __init__(self, board=DEFAULT_BOARD, flash=None, env=None, extra=(), timeout=30.0):
+    def __init__(self, board=DEFAULT_BOARD, flash=None, env=None, extra=(), timeout=30.0, data_dir=None):
+        if data_dir is not None:
+            # everything in one folder: its state, and (unless given) its flash image
+            env = dict(os.environ if env is None else env, MPWASI_DATA_DIR=str(data_dir))
+            flash = flash or os.path.join(str(data_dir), "flash.lfs2")
+        self.env = env
+        self.flash = flash
         cmd = [sys.executable, "-m", "host_tools.virtual_board", "--board", board]
         if flash:
             cmd += ["--flash", flash]

@@ -18,9 +18,7 @@ from host_tools.virtual_board import SimProcess
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    d = tmp_path_factory.mktemp("vb")
-    env = dict(os.environ, MPWASI_DATA_DIR=str(d))
-    with SimProcess("rpi_pico", str(d / "flash.lfs2"), env=env) as s:
+    with SimProcess("rpi_pico", data_dir=tmp_path_factory.mktemp("vb")) as s:
         yield s
 
 
@@ -78,38 +76,57 @@ def test_soft_reset_clears_ram_keeps_files(sim):
     assert mpremote(sim.port, "exec", "print(open('keep.txt').read())").stdout.strip() == b"kept"
 
 
-def test_repl_in_a_terminal(sim):
-    """`mpremote repl` needs a terminal: run it on a pty, type an expression, leave with Ctrl-]."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(sys.executable, [sys.executable, "-m", "mpremote", "connect", sim.port, "repl"])
-    out = b""
+class Terminal:
+    """A command run on a pseudo-terminal (as in a user's terminal), with read-until."""
 
-    def read_until(token, limit=30.0):
-        nonlocal out
+    def __init__(self, argv, env=None):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            if env:
+                os.environ.update(env)
+            os.execv(argv[0], argv)
+        self.out = b""
+
+    def read_until(self, token, limit=30.0):
         end = time.monotonic() + limit
-        while token not in out and time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.5)
+        while token not in self.out and time.monotonic() < end:
+            r, _, _ = select.select([self.fd], [], [], 0.5)
             if r:
                 try:
-                    out += os.read(fd, 4096)
+                    self.out += os.read(self.fd, 4096)
                 except OSError:
                     break
-        return token in out
+        return token in self.out
 
+    def write(self, b):
+        os.write(self.fd, b)
+
+    def wait(self):
+        """The exit status, or None if it was killed by a signal."""
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        return os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+
+    def close(self):
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, 9)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+        os.close(self.fd)
+
+
+def test_repl_in_a_terminal(sim):
+    """`mpremote repl` needs a terminal: run it on a pty, type an expression, leave with Ctrl-]."""
+    t = Terminal([sys.executable, "-m", "mpremote", "connect", sim.port, "repl"])
     try:
-        assert read_until(b"Ctrl-]"), out
-        os.write(fd, b"\r")
-        assert read_until(b">>> "), out
-        os.write(fd, b"6 * 7\r")
-        assert read_until(b"42"), out
-        os.write(fd, b"\x1d")
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        assert t.read_until(b"Ctrl-]"), t.out
+        t.write(b"\r")
+        assert t.read_until(b">>> "), t.out
+        t.write(b"6 * 7\r")
+        assert t.read_until(b"42"), t.out
+        t.write(b"\x1d")
+        assert t.wait() == 0
     finally:
-        try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
-        os.close(fd)
+        t.close()

@@ -15,10 +15,7 @@ from host_tools.virtual_board import SimProcess
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    d = tmp_path_factory.mktemp("vb")
-    env = dict(os.environ, MPWASI_DATA_DIR=str(d))
-    with SimProcess("rpi_pico", str(d / "flash.lfs2"), env=env) as s:
-        s.env = env
+    with SimProcess("rpi_pico", data_dir=tmp_path_factory.mktemp("vb")) as s:
         yield s
 
 

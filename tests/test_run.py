@@ -48,11 +48,18 @@ def wat(tmp_path, name, text):
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    d = tmp_path_factory.mktemp("vb")
-    env = dict(os.environ, MPWASI_DATA_DIR=str(d))
-    with SimProcess(BOARD, str(d / "flash.lfs2"), env=env) as s:
-        s.env = env
+    with SimProcess(BOARD, data_dir=tmp_path_factory.mktemp("vb")) as s:
         yield s
+
+
+def finish(p):
+    """Kill a Popen if it still runs, and close its pipes."""
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    for f in (p.stdout, p.stderr):
+        if f:
+            f.close()
 
 
 def mpwasi(sim, *args, timeout=300):
@@ -116,11 +123,7 @@ def test_output_streams_while_running_and_ctrl_c_stops_it(sim, tmp_path):
         assert p.wait(60) == 130
         assert b"interrupted" in p.stderr.read()
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        p.stdout.close()
-        p.stderr.close()
+        finish(p)
     # the board is back at its REPL and usable
     with Device(sim.port) as d:
         assert d.eval("1 + 1") == 2
