@@ -159,22 +159,28 @@ def _run(fn, s, fr, budget):
         while True:
             op = code[pc]
             pc += 1
-            if op < 0x45:
-                if op >= 0x20:
-                    if op == 0x20:  # local.get
+            if op == 0x20:  # local.get
+                x = code[pc]
+                pc += 1
+                if x & 0x80:
+                    x, pc = uleb(code, pc - 1)
+                push(s[fp + x])
+            elif op < 0x45:
+                if op >= 0x21:
+                    if op == 0x41:  # i32.const
                         x = code[pc]
-                        pc += 1
-                        if x & 0x80:
-                            x, pc = uleb(code, pc - 1)
-                        push(s[fp + x])
-                    elif op == 0x41:  # i32.const
-                        x = code[pc]
-                        if x < 0x40:
+                        if x < 0x80:
                             pc += 1
-                            push(x)
+                            push(x if x < 0x40 else x | 0xFFFFFF80)
                         else:
-                            x, pc = sleb(code, pc, 32)
-                            push(x)
+                            y = code[pc + 1]
+                            if y < 0x80:
+                                pc += 2
+                                x = (x & 0x7F) | (y << 7)
+                                push(x if x < 0x2000 else x | 0xFFFFC000)
+                            else:
+                                x, pc = sleb(code, pc, 32)
+                                push(x)
                     elif op == 0x21:  # local.set
                         x = code[pc]
                         pc += 1
@@ -491,53 +497,72 @@ def _run(fn, s, fr, budget):
                 else:
                     raise Trap("illegal opcode %d" % op)
             elif op <= 0xC4:
-                if op == 0x6A:  # i32.add
+                if op >= 0x6A and op <= 0x78:  # i32 binary
                     b = pop()
-                    s[-1] = (s[-1] + b) & M32
-                elif op == 0x6B:  # i32.sub
+                    if op == 0x6A:  # i32.add
+                        s[-1] = (s[-1] + b) & M32
+                    elif op == 0x6B:  # i32.sub
+                        s[-1] = (s[-1] - b) & M32
+                    elif op == 0x71:  # i32.and
+                        s[-1] &= b
+                    elif op == 0x74:  # i32.shl
+                        s[-1] = (s[-1] << (b & 31)) & M32
+                    elif op == 0x76:  # i32.shr_u
+                        s[-1] >>= (b & 31)
+                    elif op == 0x6C:  # i32.mul
+                        s[-1] = (s[-1] * b) & M32
+                    elif op == 0x72:  # i32.or
+                        s[-1] |= b
+                    elif op == 0x73:  # i32.xor
+                        s[-1] ^= b
+                    else:
+                        s[-1] = BIN[op](s[-1], b)
+                elif op <= 0x4F:  # i32 tests and comparisons
+                    if op == 0x45:  # i32.eqz
+                        s[-1] = 0 if s[-1] else 1
+                    else:
+                        b = pop()
+                        a = s[-1]
+                        if op == 0x46:
+                            s[-1] = 1 if a == b else 0
+                        elif op == 0x47:
+                            s[-1] = 1 if a != b else 0
+                        elif op == 0x48:  # lt_s
+                            s[-1] = 1 if (a ^ 0x80000000) < (b ^ 0x80000000) else 0
+                        elif op == 0x49:
+                            s[-1] = 1 if a < b else 0
+                        elif op == 0x4A:  # gt_s
+                            s[-1] = 1 if (a ^ 0x80000000) > (b ^ 0x80000000) else 0
+                        elif op == 0x4B:
+                            s[-1] = 1 if a > b else 0
+                        elif op == 0x4C:  # le_s
+                            s[-1] = 1 if (a ^ 0x80000000) <= (b ^ 0x80000000) else 0
+                        elif op == 0x4D:
+                            s[-1] = 1 if a <= b else 0
+                        elif op == 0x4E:  # ge_s
+                            s[-1] = 1 if (a ^ 0x80000000) >= (b ^ 0x80000000) else 0
+                        else:
+                            s[-1] = 1 if a >= b else 0
+                elif op >= 0x7C and op <= 0x8A:  # i64 binary
                     b = pop()
-                    s[-1] = (s[-1] - b) & M32
-                elif op == 0x45:  # i32.eqz
-                    s[-1] = 0 if s[-1] else 1
-                elif op == 0x71:  # i32.and
-                    b = pop()
-                    s[-1] &= b
-                elif op == 0x46:  # i32.eq
-                    b = pop()
-                    s[-1] = 1 if s[-1] == b else 0
-                elif op == 0x47:  # i32.ne
-                    b = pop()
-                    s[-1] = 1 if s[-1] != b else 0
-                elif op == 0x49:  # i32.lt_u
-                    b = pop()
-                    s[-1] = 1 if s[-1] < b else 0
-                elif op == 0x48:  # i32.lt_s
-                    b = pop()
-                    s[-1] = 1 if (s[-1] ^ 0x80000000) < (b ^ 0x80000000) else 0
-                elif op == 0x4A:  # i32.gt_s
-                    b = pop()
-                    s[-1] = 1 if (s[-1] ^ 0x80000000) > (b ^ 0x80000000) else 0
-                elif op == 0x4B:  # i32.gt_u
-                    b = pop()
-                    s[-1] = 1 if s[-1] > b else 0
-                elif op == 0x74:  # i32.shl
-                    b = pop()
-                    s[-1] = (s[-1] << (b & 31)) & M32
-                elif op == 0x76:  # i32.shr_u
-                    b = pop()
-                    s[-1] >>= (b & 31)
-                elif op == 0x72:  # i32.or
-                    b = pop()
-                    s[-1] |= b
-                elif op == 0x73:  # i32.xor
-                    b = pop()
-                    s[-1] ^= b
-                elif op == 0x6C:  # i32.mul
-                    b = pop()
-                    s[-1] = (s[-1] * b) & M32
-                elif op == 0x7C:  # i64.add
-                    b = pop()
-                    s[-1] = (s[-1] + b) & M64
+                    if op == 0x7C:
+                        s[-1] = (s[-1] + b) & M64
+                    elif op == 0x7D:
+                        s[-1] = (s[-1] - b) & M64
+                    elif op == 0x83:
+                        s[-1] &= b
+                    elif op == 0x84:
+                        s[-1] |= b
+                    elif op == 0x85:
+                        s[-1] ^= b
+                    elif op == 0x86:
+                        s[-1] = (s[-1] << (b & 63)) & M64
+                    elif op == 0x88:
+                        s[-1] >>= (b & 63)
+                    elif op == 0x7E:
+                        s[-1] = (s[-1] * b) & M64
+                    else:
+                        s[-1] = BIN[op](s[-1], b)
                 else:
                     g = BIN[op]
                     if g is not None:

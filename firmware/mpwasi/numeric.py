@@ -433,6 +433,115 @@ def nf64_promote(a):
     return q(f(a))
 
 
+# ---- faster bit <-> float conversions: one 8-byte buffer seen as both an int and a float
+# (memoryview.cast on CPython, uctypes on MicroPython); struct above stays the reference.
+_BUF = bytearray(8)
+try:
+    _MQ = memoryview(_BUF).cast("Q")
+    _MD = memoryview(_BUF).cast("d")
+    _MI = memoryview(_BUF).cast("I")
+    _MF = memoryview(_BUF).cast("f")
+
+    def d(a):
+        _MQ[0] = a
+        return _MD[0]
+
+    def q(x):
+        _MD[0] = x
+        return _MQ[0]
+
+    def f(a):
+        _MI[0] = a
+        return _MF[0]
+
+    def fbits(x):
+        _MF[0] = x
+        return _MI[0]
+
+    def nf64_add(a, b):
+        _MQ[0] = a
+        x = _MD[0]
+        _MQ[0] = b
+        _MD[0] = x + _MD[0]
+        r = _MQ[0]
+        if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
+            return _fix_nan64(r, a, b)
+        return r
+
+    def nf64_sub(a, b):
+        _MQ[0] = a
+        x = _MD[0]
+        _MQ[0] = b
+        _MD[0] = x - _MD[0]
+        r = _MQ[0]
+        if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
+            return _fix_nan64(r, a, b)
+        return r
+
+    def nf64_mul(a, b):
+        _MQ[0] = a
+        x = _MD[0]
+        _MQ[0] = b
+        _MD[0] = x * _MD[0]
+        r = _MQ[0]
+        if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
+            return _fix_nan64(r, a, b)
+        return r
+
+    def _f64_lt(a, b):
+        _MQ[0] = a
+        x = _MD[0]
+        _MQ[0] = b
+        return 1 if x < _MD[0] else 0
+
+    def _f64_gt(a, b):
+        _MQ[0] = a
+        x = _MD[0]
+        _MQ[0] = b
+        return 1 if x > _MD[0] else 0
+
+    def _f64_le(a, b):
+        _MQ[0] = a
+        x = _MD[0]
+        _MQ[0] = b
+        return 1 if x <= _MD[0] else 0
+
+    def _f64_ge(a, b):
+        _MQ[0] = a
+        x = _MD[0]
+        _MQ[0] = b
+        return 1 if x >= _MD[0] else 0
+
+    _FAST_CMP = {"f64_lt": _f64_lt, "f64_gt": _f64_gt, "f64_le": _f64_le, "f64_ge": _f64_ge}
+except (AttributeError, TypeError, ValueError, NotImplementedError):
+    _FAST_CMP = {}
+    try:
+        import uctypes
+        _S = uctypes.struct(uctypes.addressof(_BUF), {"q": uctypes.UINT64 | 0,
+                                                      "d": uctypes.FLOAT64 | 0,
+                                                      "i": uctypes.UINT32 | 0,
+                                                      "f": uctypes.FLOAT32 | 0},
+                            uctypes.LITTLE_ENDIAN)
+
+        def d(a):
+            _S.q = a
+            return _S.d
+
+        def q(x):
+            _S.d = x
+            return _S.q
+
+        def f(a):
+            _S.i = a
+            return _S.f
+
+        def fbits(x):
+            _S.f = x
+            return _S.i
+    except (ImportError, AttributeError):
+        pass
+
+
 def _build_native():
     t = {}
     t["f32_add"] = _wrap32(nf32_add)
@@ -457,7 +566,7 @@ def _build_native():
     cn = ("eq", "ne", "lt", "gt", "le", "ge")
     for i in range(6):
         t["f32_" + cn[i]] = _cmp(f, i)
-        t["f64_" + cn[i]] = _cmp(d, i)
+        t["f64_" + cn[i]] = _FAST_CMP.get("f64_" + cn[i]) or _cmp(d, i)
     for fb, fl, isn in (("f32", f, _is_nan32), ("f64", d, _is_nan64)):
         for bits in (32, 64):
             for signed in (True, False):
