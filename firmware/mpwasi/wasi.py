@@ -718,13 +718,17 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
             argv0 = path_or_bytes.rsplit("/", 1)[-1]
     else:
         data = path_or_bytes
+    # On a small heap, decoding leaves it too fragmented for the linear memory's one large block:
+    # hold a block that size while decoding, and give it back just before instantiating.
+    reserve = _reserve_memory(data, limits) if compat.MICROPYTHON else None
     module = mpwasi.Module(data)
     data = None
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
     try:
         try:
             imports = wasi.imports(module)
-            compat.collect()  # the linear memory wants one contiguous block of a small heap
+            reserve = None
+            compat.collect()
             instance = mpwasi.Instance(module, imports, limits)
             module = None
             start = instance.exports.get("_start")
@@ -741,6 +745,51 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
         return TRAP_STATUS
     finally:
         wasi.close()
+
+
+def _reserve_memory(data, limits):
+    """A bytearray as large as the module's initial linear memory (capped by the limits), or None.
+    Reads the memory section (id 5) of the module bytes; an imported memory is not ours."""
+    at = 8
+    n = len(data)
+    while at < n:
+        section = data[at]
+        size = 0
+        shift = 0
+        at += 1
+        while at < n:
+            b = data[at]
+            at += 1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        if section == 5:
+            if at + 2 >= n or data[at] == 0:
+                return None
+            flags = data[at + 1]
+            pos = at + 2
+            pages = 0
+            shift = 0
+            while pos < n:
+                b = data[pos]
+                pos += 1
+                pages |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            want = pages * 65536
+            cap = getattr(limits, "memory_bytes", None)
+            if cap is not None and cap < want:
+                want = cap
+            if flags > 1 or not want:
+                return None  # shared or 64-bit memories: leave them to the engine
+            try:
+                return bytearray(want)
+            except MemoryError:
+                return None
+        at += size
+    return None
 
 
 class _TextToBinary:
