@@ -130,6 +130,60 @@ def test_error_messages_match_loosely():
     assert not run.message_matches("integer overflow", "integer divide by zero")
 
 
+def _perturb(commands, pick, change):
+    for cmd in commands:
+        if cmd["type"] == "assert_return" and pick(cmd):
+            change(cmd)
+            return cmd["line"]
+    raise AssertionError("no command to perturb")
+
+
+def test_runner_fails_wrong_expectations(spec_dir, tmp_path):
+    """Copies of a few scripts with one expectation made wrong each: the runner must fail exactly those."""
+    import json
+    import shutil
+
+    def first_value(kind):
+        return lambda c: c["expected"] and c["expected"][0]["type"] == kind and "value" in c["expected"][0]
+
+    def bump(c):
+        c["expected"][0]["value"] = str(int(c["expected"][0]["value"]) + 1)
+
+    def to_trap(c):
+        c["type"] = "assert_trap"
+        c["text"] = "unreachable"
+        del c["expected"]
+
+    perturbations = {
+        "linking": [(lambda c: c["action"]["type"] == "get", bump)],  # get-action on a global
+        "select": [(lambda c: any(e["type"] == "externref" and e.get("value", "null") != "null"
+                                  for e in c["expected"]),
+                    lambda c: c["expected"][0].update(value="99"))],  # another host reference
+        "f32": [(lambda c: c["expected"] and c["expected"][0].get("value") == "1065353216",
+                 lambda c: c["expected"][0].update(value="nan:arithmetic")),  # 1.0 is no NaN
+                (lambda c: c["expected"] and c["expected"][0].get("value") == "nan:canonical",
+                 lambda c: c["expected"][0].update(type="f64"))],  # an f32 NaN is no f64 NaN
+        "block": [(lambda c: len(c["expected"]) == 3, lambda c: c["expected"].pop())],  # multi-value arity
+        "i32": [(first_value("i32"), to_trap)],  # a value is not a trap
+    }
+    expected_lines = set()
+    for name, changes in perturbations.items():
+        shutil.copytree(os.path.join(spec_dir, "json", name), str(tmp_path / "json" / name))
+        path = tmp_path / "json" / name / (name + ".json")
+        data = json.loads(path.read_text())
+        for pick, change in changes:
+            expected_lines.add("%s:%d" % (name, _perturb(data["commands"], pick, change)))
+        path.write_text(json.dumps(data))
+    r = subprocess.run([sys.executable, RUN_PY, "-v"] + sorted(perturbations), capture_output=True, text=True,
+                       timeout=600, env=dict(os.environ, MPWASI_SPEC_DIR=str(tmp_path)))
+    failed = set(m.group(2) + ":" + m.group(3) for m in map(FAIL.match, r.stdout.splitlines())
+                 if m and m.group(1) == "FAIL")
+    assert failed == expected_lines, r.stdout[-3000:] + r.stderr[-2000:]
+    assert r.returncode == 1
+    assert re.match(r"spec: \d+ passed, %d failed, \d+ skipped$" % len(expected_lines),
+                    r.stdout.strip().splitlines()[-1])
+
+
 # ---------------------------------------------------------------- running the suite
 
 LINE = re.compile(r"^(\S+): (\d+) passed, (\d+) failed, (\d+) skipped")
