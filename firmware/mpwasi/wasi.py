@@ -747,37 +747,32 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
         wasi.close()
 
 
+def _leb_at(data, at):
+    """An unsigned LEB128 in data at `at`: (value, position after it)."""
+    value = 0
+    shift = 0
+    while at < len(data):
+        b = data[at]
+        at += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            break
+    return value, at
+
+
 def _reserve_memory(data, limits):
     """A bytearray as large as the module's initial linear memory (capped by the limits), or None.
     Reads the memory section (id 5) of the module bytes; an imported memory is not ours."""
     at = 8
-    n = len(data)
-    while at < n:
+    while at < len(data):
         section = data[at]
-        size = 0
-        shift = 0
-        at += 1
-        while at < n:
-            b = data[at]
-            at += 1
-            size |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
+        size, at = _leb_at(data, at + 1)
         if section == 5:
-            if at + 2 >= n or data[at] == 0:
+            if at + 2 >= len(data) or data[at] == 0:
                 return None
             flags = data[at + 1]
-            pos = at + 2
-            pages = 0
-            shift = 0
-            while pos < n:
-                b = data[pos]
-                pos += 1
-                pages |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
+            pages = _leb_at(data, at + 2)[0]
             want = pages * 65536
             cap = getattr(limits, "memory_bytes", None)
             if cap is not None and cap < want:
