@@ -7,10 +7,15 @@ import time
 
 MICROPYTHON = sys.implementation.name == "micropython"
 
-# Seconds from 1970-01-01 to the port's epoch: MicroPython ports count from 2000 on most boards.
-EPOCH_OFFSET_S = 0
-if time.gmtime(0)[0] == 2000:
-    EPOCH_OFFSET_S = 946684800
+
+
+def epoch_offset_s(epoch_year):
+    """Seconds from 1970-01-01 to a port's epoch: MicroPython ports count from 2000 on most boards
+    (time.gmtime(0) tells which)."""
+    return 946684800 if epoch_year == 2000 else 0
+
+
+EPOCH_OFFSET_S = epoch_offset_s(time.gmtime(0)[0])
 _EPOCH_OFFSET_NS = EPOCH_OFFSET_S * 1000000000
 
 
@@ -28,23 +33,31 @@ def epoch_s_to_ns(seconds):
     return int(seconds) * 1000000000 + _EPOCH_OFFSET_NS
 
 
-if hasattr(time, "ticks_us"):
-    # ticks_us wraps around (every 2**30 us, about 18 minutes, on boards): accumulate the
-    # differences so the clock keeps counting up. A gap of more than one whole period between two
-    # readings loses whole periods, but the clock still never goes back.
-    _PERIOD = time.ticks_add(0, -1) + 1
-    _last_ticks = time.ticks_us()
-    _mono_us = 0
+class TicksClock:
+    """A clock that only counts up, over a wrapping microsecond tick counter (time.ticks_us wraps
+    every 2**30 us, about 18 minutes, on boards): it adds up the differences between readings. A
+    gap of more than one whole period between two readings loses whole periods, but the clock
+    still never goes back."""
 
-    def monotonic_ns():
-        global _last_ticks, _mono_us
-        now = time.ticks_us()
-        delta = time.ticks_diff(now, _last_ticks)
-        if delta < 0:
-            delta += _PERIOD
-        _last_ticks = now
-        _mono_us += delta
-        return _mono_us * 1000
+    def __init__(self, ticks_us, ticks_diff, period):
+        self.ticks_us = ticks_us
+        self.ticks_diff = ticks_diff
+        self.period = period
+        self.last = ticks_us()
+        self.us = 0
+
+    def ns(self):
+        now = self.ticks_us()
+        delta = self.ticks_diff(now, self.last)
+        if delta < 0:  # more than half a period went by: ticks_diff wrapped
+            delta += self.period
+        self.last = now
+        self.us += delta
+        return self.us * 1000
+
+
+if hasattr(time, "ticks_us"):
+    monotonic_ns = TicksClock(time.ticks_us, time.ticks_diff, time.ticks_add(0, -1) + 1).ns
 
     def sleep_ns(ns):
         """Sleeps at least ns: sleep_ms may wake a little early (it does on the unix port), so
