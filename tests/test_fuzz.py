@@ -2,7 +2,8 @@
 
 Every `.wasm` of the main-set spec suite is mutated (bit flips, random bytes, truncations, insertions,
 an overlong LEB128 re-encoding of a LEB found by walking the sections, a huge count written into a LEB
-position; the enclosing section size is re-encoded or left stale at random). Each mutant goes through
+position, the enclosing section size re-encoded or left stale at random; and, inside function bodies,
+an opcode swapped for one of the same type, an i32/i64.const set to an edge value). Each mutant goes through
 `mpwasi.Module(data)`, which must return a module or raise DecodeError/ValidationError. A valid one is
 instantiated with spectest-like imports under `Limits(fuel=100000, max_call_depth=200)` and a memory
 cap, and each exported function is called with zero arguments (all params 0 / null). Any exception
@@ -209,13 +210,76 @@ def replace_leb(data, site, new_bytes, fix_size):
 
 # ---------------------------------------------------------------- mutations
 
-KINDS = ("flip", "byte", "truncate", "insert", "overlong", "huge")
+KINDS = ("flip", "byte", "truncate", "insert", "overlong", "huge", "opswap", "const")
+
+# Opcodes with the same stack signature, so that swapping one for another often keeps a body valid and
+# changes what it computes (and which traps it hits).
+OP_CLASSES = (
+    range(0x6A, 0x79), range(0x7C, 0x8B), range(0x92, 0x99), range(0xA0, 0xA7),  # binary i32 i64 f32 f64
+    range(0x46, 0x50), range(0x51, 0x5B), range(0x5B, 0x61), range(0x61, 0x67),  # comparisons
+    range(0x67, 0x6A), range(0x79, 0x7C), range(0x8B, 0x92), range(0x99, 0xA0),  # unary
+    (0xA8, 0xA9), (0xAA, 0xAB), (0xAE, 0xAF), (0xB0, 0xB1),  # float -> int truncations (trapping)
+    (0x28, 0x2C, 0x2D, 0x2E, 0x2F), (0x36, 0x3A, 0x3B),  # i32 loads, i32 stores
+)
+OP_CLASS = {}
+for _cls in OP_CLASSES:
+    for _op in _cls:
+        OP_CLASS[_op] = tuple(_cls)
+INTERESTING = (0, 1, -1, 2, -2, 63, -64, 127, -128, 255, 0x7FFF, -0x8000, 0xFFFF, 0x7FFFFFFF, -0x80000000,
+               0xFFFFFFFF, 0x7FFFFFFFFFFFFFFF, -0x8000000000000000, 1 << 31, 1 << 32)
+
+
+def encode_sleb(value, length):
+    """Signed LEB128 of value in exactly `length` bytes (padded), or None if it does not fit."""
+    if not -(1 << (7 * length - 1)) <= value < (1 << (7 * length - 1)):
+        return None
+    out = bytearray()
+    for i in range(length):
+        b = value & 0x7F
+        value >>= 7
+        out.append(b | 0x80 if i + 1 < length else b)
+    return bytes(out)
+
+
+def code_candidates(data, ok):
+    code = code_range(data)
+    if code is None:
+        return []
+    return [p for p in range(code[0], code[1]) if ok(p)]
+
+
+def mutate_code(data, rng, kind):
+    """An opcode swapped within its class, or an i32/i64.const immediate replaced; None if none found."""
+    if kind == "opswap":
+        cands = code_candidates(data, lambda p: data[p] in OP_CLASS)
+        if not cands:
+            return None
+        p = cands[rng.below(len(cands))]
+        cls = OP_CLASS[data[p]]
+        op = cls[rng.below(len(cls))]
+        return data[:p] + bytes([op]) + data[p + 1:], "opswap at %d: 0x%02x -> 0x%02x" % (p, data[p], op)
+    cands = code_candidates(data, lambda p: data[p] in (0x41, 0x42) and read_leb(data, p + 1) is not None)
+    if not cands:
+        return None
+    p = cands[rng.below(len(cands))]
+    end = read_leb(data, p + 1)[1]
+    value = INTERESTING[rng.below(len(INTERESTING))]
+    new = encode_sleb(value, end - p - 1)
+    if new is None:
+        new = encode_sleb(value & 0x3F, end - p - 1)
+        value &= 0x3F
+    return data[:p + 1] + new + data[end:], "const at %d = %d" % (p, value)
 
 
 def mutate(data, rng):
     """(mutant bytes, description) for one seeded mutation of data."""
     kind = KINDS[rng.below(len(KINDS))]
     n = len(data)
+    if kind in ("opswap", "const"):
+        r = mutate_code(data, rng, kind)
+        if r is not None:
+            return r
+        kind = "flip"
     if kind in ("overlong", "huge"):
         sites = leb_sites(data)
         if not sites:
@@ -394,7 +458,7 @@ if pytest is not None:
         assert a == b
         assert len(set(m for m, _ in a)) > 25
         kinds = set(d.split()[0] for _, d in a)
-        assert kinds == {"flip", "byte", "truncate", "insert", "overlong", "huge"}
+        assert kinds == {"flip", "byte", "truncate", "insert", "overlong", "huge"}  # no code section here
 
     def test_leb_sites_and_overlong_reencoding():
         # header, type section (1 type: [] -> [i32]), function section (1 func of type 0)
@@ -407,6 +471,25 @@ if pytest is not None:
         assert fixed[9] == 7 and fixed[10:13] == b"\x81\x80\x00"  # section size grew by 2
         stale = replace_leb(data, sites[1], encode_leb(1, 3), False)
         assert stale[9] == 5
+
+    def test_code_mutations_keep_the_shape_of_a_body():
+        assert encode_sleb(-1, 1) == b"\x7f" and encode_sleb(-1, 3) == b"\xff\xff\x7f"
+        assert encode_sleb(63, 2) == b"\xbf\x00" and encode_sleb(64, 1) is None
+        assert encode_sleb(-0x80000000, 5) == b"\x80\x80\x80\x80\x78"
+        # (func (param i32 i32) (result i32) local.get 0 local.get 1 i32.add) and one with i32.const 5
+        add = (b"\x00asm\x01\x00\x00\x00\x01\x07\x01\x60\x02\x7f\x7f\x01\x7f\x03\x02\x01\x00"
+               b"\x0a\x09\x01\x07\x00\x20\x00\x20\x01\x6a\x0b")
+        ops = set()
+        for k in range(40):
+            m, desc = mutate_code(add, Rng(k), "opswap")
+            assert len(m) == len(add) and m[:-2] == add[:-2] and m[-1] == 0x0B, desc
+            ops.add(m[-2])
+        assert len(ops) > 8 and ops <= set(range(0x6A, 0x79))
+        const = add[:-11] + b"\x0a\x08\x01\x06\x00\x20\x00\x41\x05\x0b"  # local.get 0 i32.const 5
+        for k in range(40):
+            m, desc = mutate_code(const, Rng(k), "const")
+            assert len(m) == len(const) and m[:-2] == const[:-2], desc
+            assert read_leb(m, len(m) - 2) == (m[-2], len(m) - 1)
 
     def test_mutants_are_the_same_under_micropython(micropython):
         from mp.runner import run_micropython
