@@ -407,3 +407,35 @@ def test_all_46_preview1_functions_link_with_the_reference_types(tmp_path):
     store = wasmtime.Store(engine)
     store.set_wasi(wasmtime.WasiConfig())
     linker.instantiate(store, wasmtime.Module.from_file(engine, example("wasi_probe")))
+
+
+END = 0x20000  # the probe's memory: 2 pages
+
+
+@pytest.mark.parametrize("name, args", [
+    ("args_get", (END - 2, 0x100)),
+    ("args_get", (0x100, END - 2)),
+    ("args_sizes_get", (END - 2, 0x100)),
+    ("environ_sizes_get", (0x100, END)),
+    ("clock_res_get", (1, END - 4)),
+    ("clock_time_get", (0, 0, END - 7)),
+    ("random_get", (END - 10, 11)),
+    ("random_get", (0xFFFFFFFF, 1)),
+    ("fd_fdstat_get", (1, END - 23)),
+    ("fd_filestat_get", (1, END - 63)),
+    ("fd_prestat_get", (3, END - 7)),
+    ("fd_prestat_dir_name", (3, END - 1, 2)),
+    ("fd_write", (1, END - 4, 1, 0x100)),
+    ("fd_write", (1, 0x100, 0x20000000, 0x100)),
+    ("fd_read", (0, 0x100, 1, END)),
+    ("fd_readdir", (3, END - 10, 100, 0, 0x100)),
+    ("path_filestat_get", (3, 0, END - 1, 5, 0x100)),
+    ("path_create_directory", (3, 0xFFFFFFF0, 0x20)),
+    ("poll_oneoff", (END - 40, 0x100, 1, 0x200)),
+    ("poll_oneoff", (0x400, END - 16, 1, 0x200)),
+])
+def test_out_of_bounds_pointers_trap(tmp_path, name, args):
+    inst, ctx = new_probe(tmp_path, stdin=io.BytesIO(b"abc"))
+    with pytest.raises(mpwasi.Trap) as info:
+        inst.exports[name](*args)
+    assert info.value.reason == "out of bounds memory access"
