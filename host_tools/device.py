@@ -150,6 +150,9 @@ class Device:
     def close(self):
         try:
             if self.transport.in_raw_repl:
+                # Ctrl-C first: if we were cut off half-way through a command (a host Ctrl-C during a
+                # transfer), the board abandons it instead of waiting for the rest.
+                self.serial.write(b"\x03")
                 self.transport.exit_raw_repl()
         except Exception:
             pass

@@ -494,6 +494,8 @@ def main():
                 mode = friendly_repl()
             else:
                 mode = raw_repl()
+                if mode == "f":
+                    banner()    # pyexec_friendly_repl starts with the banner
         except KeyboardInterrupt:
             w(b"\r\n")
         gc.collect()

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+import serial
+import time
 
 from host_tools.device import Device, TMP_SUFFIX
 from host_tools.virtual_board import SimProcess
@@ -44,6 +46,32 @@ def test_push_writes_then_skips_unchanged_then_replaces_changed(sim, tmp_path):
     r = mpwasi(sim, "push", "--port", sim.port, str(f), ":/apps/app.bin")
     assert r.returncode == 0 and "70001 bytes written" in r.stdout
     assert board_sha(sim, "/apps/app.bin") == hashlib.sha256(f.read_bytes()).hexdigest()
+
+
+def test_push_uses_raw_paste_mode(sim):
+    with Device(sim.port) as d:
+        d.put_bytes(os.urandom(5000), "/apps/rp.bin")
+        assert d.transport.use_raw_paste     # mpremote falls back (and clears this) without raw-paste
+
+
+def test_interrupted_command_is_abandoned_on_close(sim):
+    """A host cut off half-way through sending a command (Ctrl-C) leaves the board usable."""
+    d = Device(sim.port)
+    d.enter_raw()
+    assert d.transport.read_until(1, b">").endswith(b">")
+    d.serial.write(b"\x05A\x01")
+    assert d.serial.read(4)[:2] == b"R\x01"
+    d.serial.write(b"x = 'never fin")           # ... and the host stops here
+    with serial.Serial(sim.port, 115200, timeout=0.2) as watch:
+        d.close()
+        seen = b""
+        end = time.monotonic() + 30
+        while b"information.\r\n>>> " not in seen and time.monotonic() < end:
+            seen += watch.read(4096)
+    assert b"KeyboardInterrupt" in seen              # the half-sent command was abandoned
+    assert b"information.\r\n>>> " in seen          # and the board went back to its friendly REPL
+    with Device(sim.port) as d2:
+        assert d2.eval("'ok'") == "ok"
 
 
 def test_push_default_destination_is_apps(sim, tmp_path):

@@ -228,3 +228,12 @@ def test_unknown_board_is_a_clear_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "host_tools.cli", "sim", "--board", "nosuch"],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "unknown board 'nosuch'" in r.stderr
+
+
+def test_idle_timeout_stops_the_board(tmp_path):
+    s = SimProcess("rpi_pico", data_dir=tmp_path, extra=["--idle-timeout", "0.5"])
+    try:
+        assert s.proc.wait(60) == 0          # it stops by itself, without serial traffic
+        assert vb.running_boards() == [] or all(b["port"] != s.port for b in vb.running_boards())
+    finally:
+        s.stop()
