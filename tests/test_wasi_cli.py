@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from conftest import in_ci
 from wasi_support import FIRMWARE, example, micropython_binary
 from mp.runner import micropython_command
 
@@ -19,6 +20,8 @@ def mpwasi_cmd(interp, *args, cwd=None, stdin=b""):
         env = dict(os.environ, PYTHONPATH=FIRMWARE)
     else:
         if micropython_binary() is None:
+            if in_ci():
+                pytest.fail("micropython is not installed (CI=true: that is an error)")
             pytest.skip("micropython is not installed")
         cmd = micropython_command(["-m", "mpwasi"] + list(args), "8M")
         env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
