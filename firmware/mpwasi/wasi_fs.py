@@ -8,7 +8,7 @@ VfsFS (MicroPython): the VFS (`os` of MicroPython): littlefs on a board's flash,
 desktop, or VfsPosix on the unix port. littlefs has no links; on a VfsPosix mount any symlink on the
 path is refused (MicroPython cannot resolve links, so following one could leave the preopen).
 
-Both take host paths that wasi.py built from a preopen root plus checked components, and return
+Both take host paths that wasi_files.py built from a preopen root plus checked components, and return
 plain data; errors are OSError with the host's errno, which wasi.py translates.
 """
 import os
