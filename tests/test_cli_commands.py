@@ -74,3 +74,19 @@ def test_sim_in_the_foreground_prints_its_port_and_stops_on_ctrl_c(tmp_path):
         assert "Ctrl-C stops it" in p.stderr.read().decode()
     finally:
         finish(p)
+
+
+def test_readme_first_command_runs_hello_on_an_implicit_virtual_board(tmp_path):
+    """`mpwasi run examples/hello.wasm` with no board: a background virtual board is started (and
+    reused by the next command), the engine installed, the module run."""
+    env = dict(os.environ, MPWASI_DATA_DIR=str(tmp_path))
+    hello = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "hello.wasm")
+    try:
+        r = subprocess.run(CLI + ["run", "--virtual", hello], capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "Hello, world!\n"
+        assert "using the virtual board (rpi_pico profile)" in r.stderr and "installed mpwasi" in r.stderr
+        r = subprocess.run(CLI + ["run", "--virtual", hello], capture_output=True, text=True, env=env, timeout=300)
+        assert r.stdout == "Hello, world!\n" and "installed" not in r.stderr
+    finally:
+        subprocess.run(CLI + ["sim", "--stop"], env=env, capture_output=True, timeout=60)
