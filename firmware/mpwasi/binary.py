@@ -412,10 +412,10 @@ def decode(data):
                     locs.append((c, t))
                 if bend <= br.pos or data[bend - 1] != 0x0B:
                     raise DecodeError("END opcode expected" if bend > br.pos else "unexpected end")
-                lt = []
+                lt = bytearray()
                 for c, t in locs:
-                    lt.extend([t] * c)
-                m.codes.append((lt, br.pos, bend))
+                    lt.extend(bytes((t,)) * c)
+                m.codes.append((bytes(lt), br.pos, bend))
                 sr.pos = bend
         elif sid == 11:
             n = count(sr)

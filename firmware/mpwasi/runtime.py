@@ -420,6 +420,7 @@ class Instance:
         data = module.data
         nimp = m.n_imported_funcs
         names = m.func_names
+        local_inits = {}  # functions with the same locals share one initial list
         for i in range(len(m.codes)):
             idx = nimp + i
             lt, start, end = m.codes[i]
@@ -429,7 +430,11 @@ class Instance:
             f.end = end
             f.side = m.side_tables[i]
             if lt:
-                f.local_init = [None if t == FUNCREF or t == EXTERNREF else 0 for t in lt]
+                li = local_inits.get(lt)
+                if li is None:
+                    li = [None if t == FUNCREF or t == EXTERNREF else 0 for t in lt]
+                    local_inits[lt] = li
+                f.local_init = li
             self.funcs.append(f)
         for i in range(nimp):
             if self.funcs[i].name is None and i in names and self.funcs[i].host is not None:

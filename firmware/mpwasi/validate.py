@@ -341,11 +341,11 @@ def validate_func(c, type_idx, code):
     m = c.m
     params, results = c.types[type_idx]
     lt, start, end = code
-    local_types = list(params) + lt
+    local_types = bytes(params) + lt
     nlocals = len(local_types)
     r = Reader(m.data, start, end)
     stack = []
-    side = []
+    side = array("i")
     frames = [Frame(0, (), results, 0, end - 1, 0)]
     frames[0].is_func = True
     nglobals = len(c.globals)
@@ -530,7 +530,9 @@ def validate_func(c, type_idx, code):
             n = r.u32()
             if n > end - r.pos:
                 raise DecodeError("unexpected end")
-            labels = [r.u32() for _ in range(n + 1)]
+            labels = array("I")
+            for _ in range(n + 1):
+                labels.append(r.u32())
             pop(I32)
             dflt = check_label(labels[-1])
             arity = len(label_types(dflt))
@@ -746,4 +748,4 @@ def validate_func(c, type_idx, code):
                 continue
             raise DecodeError("illegal opcode")
         raise DecodeError("illegal opcode")
-    return array("i", side)
+    return side
