@@ -1,13 +1,15 @@
 """Push throughput: `mpwasi push` against `mpremote cp` for the same 200 KB file, on one virtual board,
 measured side by side in one run.
 
+The payload is 200 KB of random bytes (incompressible: the worst case for mpwasi, which deflates data
+that shrinks) and, with --file, any file (e.g. bench/programs/bigmodule.wasm).
 Two measurements, each the best of --repeat runs:
   transfer  - on one open connection: Device.put_bytes (base64 chunks in raw-paste mode, hash check,
               rename) against mpremote's own Transport.fs_writefile (repr() of 256-byte chunks);
   command   - wall time of the whole commands as a user types them: `mpwasi push --port P f :dest`
               against `mpremote connect P cp f :dest` (both start Python, open the port, ...).
 
-    python3 bench/push_throughput.py [--size 204800] [--repeat 3] [--board rpi_pico] [--json]
+    python3 bench/push_throughput.py [--size 204800 | --file F] [--repeat 3] [--board rpi_pico] [--json]
 """
 
 import argparse
@@ -37,13 +39,19 @@ def best(fn, repeat):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=200 * 1024)
+    ap.add_argument("--file", help="push this file instead of random bytes")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--board", default="rpi_pico")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
 
-    rnd = random.Random(1)
-    data = bytes(rnd.getrandbits(8) for _ in range(a.size))
+    if a.file:
+        with open(a.file, "rb") as f:
+            data = f.read()
+        a.size = len(data)
+    else:
+        rnd = random.Random(1)
+        data = bytes(rnd.getrandbits(8) for _ in range(a.size))
     with tempfile.TemporaryDirectory() as td:
         env = dict(os.environ, MPWASI_DATA_DIR=td)
         src = os.path.join(td, "payload.bin")
@@ -90,7 +98,7 @@ def main(argv=None):
 
     kb = a.size / 1024
     result = {
-        "size_bytes": a.size, "board": a.board,
+        "size_bytes": a.size, "board": a.board, "payload": a.file or "random bytes",
         "transfer": {"mpwasi_s": t_ours, "mpremote_s": t_theirs, "mpwasi_kb_s": kb / t_ours,
                      "mpremote_kb_s": kb / t_theirs, "speedup": t_theirs / t_ours},
         "command": {"mpwasi_s": c_ours, "mpremote_s": c_theirs, "speedup": c_theirs / c_ours},
@@ -99,7 +107,8 @@ def main(argv=None):
         print(json.dumps(result, indent=1))
     else:
         t, c = result["transfer"], result["command"]
-        print("push of %d KB to the virtual board (%s profile), best of %d" % (kb, a.board, a.repeat))
+        print("push of %d KB (%s) to the virtual board (%s profile), best of %d"
+              % (kb, result["payload"], a.board, a.repeat))
         print("  transfer  mpwasi %6.3f s %7.0f KB/s | mpremote fs_writefile %6.3f s %7.0f KB/s | %.2fx"
               % (t["mpwasi_s"], t["mpwasi_kb_s"], t["mpremote_s"], t["mpremote_kb_s"], t["speedup"]))
         print("  command   mpwasi push %6.3f s | mpremote cp %6.3f s | %.2fx"

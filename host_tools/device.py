@@ -4,7 +4,8 @@ What this adds on top of ``mpremote.transport_serial.SerialTransport`` and why:
 
 * ``push``/``put_bytes``: mpremote's ``fs_writefile`` sends ``repr()`` of 256-byte chunks, one raw-REPL
   command each, and the board has to parse every escaped byte.  Here the data goes as base64 in large
-  chunks (sized from the board's heap) through raw-paste mode, decoded by ``binascii.a2b_base64`` in C;
+  chunks (sized from the board's heap) through raw-paste mode, decoded by ``binascii.a2b_base64`` in C,
+  deflate-compressed first when that shrinks it (wasm modules: about half) and the board has ``deflate``;
   it is written to a temporary file, its SHA-256 is checked on the board and only then is it renamed
   over the destination, so an interrupted push never leaves a partial file there.  Unchanged files
   (same SHA-256 on the board) are skipped.
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 from mpremote.transport import TransportError, TransportExecError
 from mpremote.transport_serial import SerialTransport
@@ -97,6 +99,25 @@ def _mrm(p):
         os.remove(p)
     except OSError:
         pass
+try:
+    import deflate
+    _mz = 1
+except ImportError:
+    _mz = 0
+def _munz(s, d):
+    f = open(s, 'rb')
+    g = open(d, 'wb')
+    z = deflate.DeflateIO(f, deflate.ZLIB)
+    b = bytearray(1024)
+    m = memoryview(b)
+    while 1:
+        n = z.readinto(b)
+        if not n:
+            break
+        g.write(m[:n])
+    g.close()
+    f.close()
+    os.remove(s)
 """
 
 
@@ -138,6 +159,8 @@ class Device:
             raise DeviceError("cannot open %s: %s (is another program using it?)" % (port, e)) from None
         self.serial = self.transport.serial = _Pushback(self.transport.serial)
         self._helpers = False
+        self._deflate = None
+        self.last_push = None
         self._info = None
         self.connect_timeout = connect_timeout
 
@@ -258,34 +281,53 @@ class Device:
         n = max(1024, min(24 * 1024, heap // 20))
         return n - n % 3
 
-    def put_bytes(self, data, dest, progress=None, check_existing=True):
-        """Write ``data`` to ``dest`` on the board atomically. Returns "unchanged" or "written"."""
+    def put_bytes(self, data, dest, progress=None, check_existing=True, compress=None):
+        """Write ``data`` to ``dest`` on the board atomically. Returns "unchanged" or "written".
+
+        Data that deflate shrinks by a fifth or more is sent compressed (zlib, 1 KB window) when the
+        board has MicroPython's ``deflate`` module, and inflated on the board into the temporary file
+        (``compress=False`` turns that off). ``self.last_push`` says what was sent."""
         self._ensure_helpers()
         digest = hashlib.sha256(data).hexdigest()
         if check_existing and self.eval("_mh(%s)" % _q(dest)) == digest:
+            self.last_push = {"result": "unchanged", "sent": 0, "compressed": False}
             return "unchanged"
+        payload = data
+        if compress is not False and len(data) >= 2048 and self._has_deflate():
+            z = zlib.compressobj(9, zlib.DEFLATED, 10)
+            packed = z.compress(data) + z.flush()
+            if len(packed) <= 0.8 * len(data):
+                payload = packed
+        compressed = payload is not data
         parent = dest.rsplit("/", 1)[0]
         tmp = dest + TMP_SUFFIX
-        self.exec("_mkd(%s)\n_mrm(%s)\n_mf = open(%s, 'wb')\n_mw = _mf.write\n_md = binascii.a2b_base64"
-                  % (_q(parent), _q(tmp), _q(tmp)))
+        target = tmp + ".z" if compressed else tmp
+        self.exec("_mkd(%s)\n_mrm(%s)\n_mrm(%s)\n_mf = open(%s, 'wb')\n_mw = _mf.write\n_md = binascii.a2b_base64"
+                  % (_q(parent), _q(tmp), _q(tmp + ".z"), _q(target)))
         step = self.chunk_size()
-        sent = 0
         if progress:
             progress(0, len(data))
-        for i in range(0, len(data), step):
-            chunk = base64.b64encode(data[i:i + step])
+        for i in range(0, len(payload), step):
+            chunk = base64.b64encode(payload[i:i + step])
             self.exec(b"_mw(_md(b'" + chunk + b"'))")
-            sent = min(len(data), i + step)
             if progress:
-                progress(sent, len(data))
+                progress(min(len(data), (i + step) * len(data) // len(payload)), len(data))
         self.exec("_mf.close()\ndel _mf, _mw, _md")
+        if compressed:
+            self.exec("_munz(%s, %s)" % (_q(target), _q(tmp)))
         got = self.eval("_mh(%s)" % _q(tmp))
         if got != digest:
             self.exec("_mrm(%s)" % _q(tmp))
             raise DeviceError("the copy of %s on the board has the wrong hash (%s, expected %s); nothing was "
                               "replaced" % (dest, got, digest))
         self.exec("os.rename(%s, %s)" % (_q(tmp), _q(dest)))
+        self.last_push = {"result": "written", "sent": len(payload), "compressed": compressed}
         return "written"
+
+    def _has_deflate(self):
+        if self._deflate is None:
+            self._deflate = bool(self.eval("_mz"))
+        return self._deflate
 
     def push(self, local, dest, progress=None):
         """Copy a local file to ``dest``; "unchanged" (same hash there) or "written"."""

@@ -54,6 +54,19 @@ def test_push_uses_raw_paste_mode(sim):
         assert d.transport.use_raw_paste     # mpremote falls back (and clears this) without raw-paste
 
 
+def test_compressible_data_is_sent_deflated_and_arrives_intact(sim):
+    wasm = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "cat.wasm"),
+                "rb").read()
+    with Device(sim.port) as d:
+        assert d.put_bytes(wasm, "/apps/z.wasm") == "written"
+        assert d.last_push["compressed"] and d.last_push["sent"] < 0.8 * len(wasm)
+        assert d.get("/apps/z.wasm") == wasm
+        assert [n for n, _, _ in d.listdir("/apps") if "mpwasi-part" in n] == []
+        noise = os.urandom(30000)
+        d.put_bytes(noise, "/apps/z.wasm")
+        assert not d.last_push["compressed"] and d.get("/apps/z.wasm") == noise
+
+
 def test_interrupted_command_is_abandoned_on_close(sim):
     """A host cut off half-way through sending a command (Ctrl-C) leaves the board usable."""
     d = Device(sim.port)
