@@ -64,19 +64,21 @@ class BoardExecError(DeviceError):
 # Helpers defined on the board once per connection (kept small: a board's heap is small).
 _BOARD_HELPERS = """\
 import os, binascii, hashlib
+def _mpump(r, w):
+    b = bytearray(1024)
+    m = memoryview(b)
+    while 1:
+        n = r.readinto(b)
+        if not n:
+            break
+        w(m[:n])
 def _mh(p):
     try:
         f = open(p, 'rb')
     except OSError:
         return None
     h = hashlib.sha256()
-    b = bytearray(2048)
-    m = memoryview(b)
-    while 1:
-        n = f.readinto(b)
-        if not n:
-            break
-        h.update(m[:n])
+    _mpump(f, h.update)
     f.close()
     return binascii.hexlify(h.digest()).decode()
 def _mkd(p):
@@ -107,14 +109,7 @@ except ImportError:
 def _munz(s, d):
     f = open(s, 'rb')
     g = open(d, 'wb')
-    z = deflate.DeflateIO(f, deflate.ZLIB)
-    b = bytearray(1024)
-    m = memoryview(b)
-    while 1:
-        n = z.readinto(b)
-        if not n:
-            break
-        g.write(m[:n])
+    _mpump(deflate.DeflateIO(f, deflate.ZLIB), g.write)
     g.close()
     f.close()
     os.remove(s)
