@@ -709,23 +709,14 @@ def _int_tables():
     u[0xC4] = _sext(32, L)
 
 
-_NATIVE = None
-_impl = {}
-
-
 def _install(t):
-    g = globals()
     _sign_ops(t)
-    for k in t:
-        g[k] = t[k]
-        _impl[k] = t[k]
     for op in _FLOAT_OPS:
         nm = _FLOAT_OPS[op]
-        fn = t[nm]
         if nm[4:] in _BINARY_FLOAT:
-            BIN[op] = fn
+            BIN[op] = t[nm]
         else:
-            UN[op] = fn
+            UN[op] = t[nm]
 
 
 def force_softfloat(on=True):
