@@ -21,6 +21,13 @@ def run(path, args=(), env=None, dirs=None, limits=None, **kw):
     return wasi.run(path, args=args, env=env, dirs=dirs, limits=limits, **kw)
 
 
+def set_tier(name):
+    """Execution tier: "interp" (the interpreter), "fast" (every function compiled to Python before
+    it first runs), "auto" (functions compiled once they are hot). See mpwasi.compile."""
+    from . import compile as _c
+    _c.set_tier(name)
+
+
 def debug(path, args=(), env=None, dirs=None, **kw):
     """The interactive debugger prompt over a WASI module (see mpwasi.debugger)."""
     from . import debugger as _d

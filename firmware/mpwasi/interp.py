@@ -30,6 +30,9 @@ SLICE = UNLIMITED
 #   "trap":  the Trap arg is about to propagate (pc is the trapping instruction)
 # Without a debugger none of these paths costs anything.
 debug_hook = None
+# The fast tier (compile.py, tier "auto") installs itself here: called as tier_hook(function) when a
+# fuel slice runs out, with the function running the loop or being called (a sample of what is hot).
+tier_hook = None
 
 
 def uleb(code, pc):
@@ -74,9 +77,13 @@ class Budget:
     def __init__(self, limits):
         self.fuel = limits.fuel if limits is not None else None
         self.max_depth = limits.max_call_depth if limits is not None else 20000
+        # wasm call depth of the first function (a call tree entered from compiled code), and
+        # whether compiled functions are bypassed (the fuel limit is counted here only)
+        self.base = 0
+        self.nofast = self.fuel is not None
 
 
-def host_call(f, s):
+def host_call(f, s, budget=None, nfr=0):
     h = f.host
     n = f.nparams
     if n:
@@ -85,7 +92,10 @@ def host_call(f, s):
     else:
         args = []
     try:
-        res = h.call_bits(args)
+        if h.fast:  # a compiled function (compile.Fast)
+            res = h.call_fast(args, budget, nfr)
+        else:
+            res = h.call_bits(args)
     except (WasmError, Exit, KeyboardInterrupt):
         raise
     except MemoryError:
@@ -96,16 +106,19 @@ def host_call(f, s):
         s.extend(res)
 
 
-def execute(func, args, limits=None):
+def execute(func, args, limits=None, budget=None):
     """Run wasm Function `func` with bit-pattern args; return the list of result bits."""
     s = list(args)
     fr = []
-    budget = Budget(limits)
+    if budget is None:
+        budget = Budget(limits)
     try:
         return _run(func, s, fr, budget)
     except Trap as t:
         if not t.frames:
             t.frames = backtrace(fr, _last[0], _last[1])
+        elif getattr(t, "fast", False):  # compiled frames so far: add the interpreted ones
+            t.frames.extend(backtrace(fr, _last[0], _last[1]))
         raise
     except RecursionError:
         raise Trap("call stack exhausted", backtrace(fr, _last[0], _last[1]))
@@ -148,6 +161,7 @@ def _run(fn, s, fr, budget):
     globs = inst.globals
     funcs = inst.funcs
     maxfr = budget.max_depth * 4
+    nofast = budget.nofast
     fuel_left = budget.fuel
     if fuel_left is None:
         fuel = SLICE
@@ -394,7 +408,7 @@ def _run(fn, s, fr, budget):
                             raise Trap("uninitialized element")
                         if f.ftype != inst.types[x]:
                             raise Trap("indirect call type mismatch")
-                    if f.host is None:
+                    if f.host is None or (nofast and f.host.fast):
                         if len(fr) >= maxfr:
                             raise Trap("call stack exhausted")
                         fuel -= 1
@@ -402,6 +416,8 @@ def _run(fn, s, fr, budget):
                             fuel, fuel_left = _refuel(fuel_left)
                             if debug_hook is not None:
                                 debug_hook((fn, pc, stp, fp, s, fr), "call", f)
+                            if tier_hook is not None:
+                                tier_hook(f)
                         fr.append(fn)
                         fr.append(pc)
                         fr.append(stp)
@@ -424,7 +440,7 @@ def _run(fn, s, fr, budget):
                     else:
                         _last[0] = fn
                         _last[1] = pc
-                        host_call(f, s)
+                        host_call(f, s, budget, len(fr))
                         if mem is not None:
                             data = mem.data
                 elif op == 0x0C:  # br
@@ -446,6 +462,8 @@ def _run(fn, s, fr, budget):
                         fuel, fuel_left = _refuel(fuel_left)
                         if debug_hook is not None:
                             debug_hook((fn, pc - 1, stp, fp, s, fr), "tick", None)
+                        if tier_hook is not None:
+                            tier_hook(fn)
                     if code[pc] & 0x80:
                         while code[pc] & 0x80:
                             pc += 1

@@ -14,6 +14,9 @@ from . import validate as _validate
 from . import interp
 
 PAGE = 65536
+# The fast tier (compile.set_tier("fast")) installs itself here: instance_hook(instance) runs once the
+# instance is set up, before its start function.
+instance_hook = None
 KIND_NAMES = ("func", "table", "memory", "global")
 
 
@@ -220,6 +223,7 @@ class HostFunc:
     raw=False: fn receives Python values (signed ints, floats) and returns None, a value or a
     tuple; raw=True: bit patterns in and out (what WASI uses).
     """
+    fast = False  # (compile.Fast, also found in Function.host, is a compiled wasm function)
 
     def __init__(self, params, results, fn, raw=False, name=None):
         self.params = _type_codes(params)
@@ -259,7 +263,7 @@ class Function:
         self.inst = inst
         self.idx = idx
         self.host = host
-        self.name = name
+        self._name = name
         self.nparams = len(ftype[0])
         self.nres = len(ftype[1])
         self.code = None
@@ -271,6 +275,17 @@ class Function:
     @property
     def type(self):
         return (_type_names(self.ftype[0]), _type_names(self.ftype[1]))
+
+    @property
+    def name(self):
+        # names of defined functions come from the name section, decoded when first asked for
+        if self._name is None and self.host is None and self.inst is not None:
+            self._name = binary.func_name(self.inst.module._m, self.idx) or False
+        return self._name or None
+
+    @name.setter
+    def name(self, v):
+        self._name = v
 
     def call_bits(self, args, limits=None):
         ps = self.ftype[0]
@@ -338,7 +353,7 @@ class Module:
 
     @property
     def func_names(self):
-        return self._m.func_names
+        return binary.func_names(self._m)
 
 
 def _type_of_extern(x):
@@ -419,12 +434,11 @@ class Instance:
         # ---- define functions
         data = module.data
         nimp = m.n_imported_funcs
-        names = m.func_names
         local_inits = {}  # functions with the same locals share one initial list
         for i in range(len(m.codes)):
             idx = nimp + i
             lt, start, end = m.codes[i]
-            f = Function(m.types[m.funcs[idx]], self, idx, name=names.get(idx))
+            f = Function(m.types[m.funcs[idx]], self, idx)
             f.code = data
             f.start = start
             f.end = end
@@ -436,9 +450,6 @@ class Instance:
                     local_inits[lt] = li
                 f.local_init = li
             self.funcs.append(f)
-        for i in range(nimp):
-            if self.funcs[i].name is None and i in names and self.funcs[i].host is not None:
-                self.funcs[i].name = names[i]
         cap = self.limits.memory_bytes
         for (lo, hi) in m.mems[m.n_imported_mems:]:
             self.memory = Memory(lo, hi, cap)
@@ -490,6 +501,8 @@ class Instance:
                     raise Trap("out of bounds memory access")
                 buf[off:off + (e - s)] = data[s:e]
                 self.datas[i] = None
+        if instance_hook is not None:
+            instance_hook(self)
         if m.start is not None:
             self.funcs[m.start].call_bits([])
 
