@@ -2,13 +2,16 @@
 under mpwasi.debugger (the `run` command), on CPython and on the MicroPython unix port.
 
     python3 bench/debug_overhead.py [--quick] [--repeat N]      # the table, both interpreters
-    python3 bench/debug_overhead.py --worker PROGRAM SIZE N      # one measurement (also under micropython)
+    python3 bench/debug_overhead.py --worker MODE PROGRAM SIZE   # one run (also under micropython)
 
 Under the debugger the functions run over a bytearray copy of the code and the interpreter hands
 the debugger a fuel slice every debugger.SLICE loop iterations or calls (to look for Ctrl-C); the
 target is at most 1.5x the plain time. "plain after" repeats the plain run after the debugger was
 used, to show that having had a debugger costs nothing afterwards. The run times exclude loading
-(decode, validate, instantiate), which the debugger does the same way.
+(decode, validate, instantiate), which the debugger does the same way. Each figure is the best of
+--repeat runs, each in a fresh process (MicroPython's speed depends on the state of its heap, so
+runs in one process disturb each other), plain and debugged interleaved; CPython's figure is CPU
+time, MicroPython's wall time.
 """
 import sys
 
@@ -16,12 +19,13 @@ PROGRAMS = (("fib", "18", "22"), ("sieve", "20000", "200000"), ("crc32", "4000",
 
 
 def _clock():
+    """CPU time on CPython (other processes on a shared machine count less), ticks on MicroPython."""
     try:
         from time import ticks_us, ticks_diff
         return ticks_us, lambda t0: ticks_diff(ticks_us(), t0) / 1e6
     except ImportError:
-        from time import perf_counter
-        return perf_counter, lambda t0: perf_counter() - t0
+        from time import process_time
+        return process_time, lambda t0: process_time() - t0
 
 
 class _Sink:
@@ -58,13 +62,17 @@ def _debugged(path, size):
     return t
 
 
-def worker(name, size, repeat):
+def worker(mode, name, size):
     repo = __file__.rsplit("/", 2)[0] if __file__.count("/") >= 2 else ".."
     path = repo + "/bench/programs/" + name + ".wasm"
-    plain = min([_plain(path, size) for _ in range(repeat)])
-    dbg = min([_debugged(path, size) for _ in range(repeat)])
-    after = min([_plain(path, size) for _ in range(repeat)])
-    print("OVERHEAD plain=%f debug=%f after=%f" % (plain, dbg, after))
+    if mode == "plain":
+        t = _plain(path, size)
+    elif mode == "debug":
+        t = _debugged(path, size)
+    else:  # "after": a plain run after a debugger session in the same process
+        _debugged(path, size)
+        t = _plain(path, size)
+    print("OVERHEAD %s=%f" % (mode, t))
 
 
 def main(argv):
@@ -76,14 +84,14 @@ def main(argv):
     import benchlib
 
     quick = "--quick" in argv
-    repeat = 3
+    repeat = 5
     if "--repeat" in argv:
         repeat = int(argv[argv.index("--repeat") + 1])
     me = os.path.abspath(__file__)
     runtimes = [("CPython", [sys.executable])]
     mp = benchlib.find_micropython()
     if mp:
-        runtimes.append(("MicroPython", mp + ["-X", "heapsize=64M"]))
+        runtimes.append(("MicroPython", mp + ["-X", "heapsize=8M"]))
     env = dict(os.environ)
     env["PYTHONPATH"] = benchlib.FIRMWARE
     env["MICROPYPATH"] = ":".join([".frozen", benchlib.FIRMWARE])
@@ -92,13 +100,21 @@ def main(argv):
     for label, cmd in runtimes:
         for name, small, big in PROGRAMS:
             size = small if quick else big
-            p = subprocess.run(cmd + [me, "--worker", name, size, str(repeat)], capture_output=True,
-                               text=True, env=env, cwd=benchlib.REPO)
-            m = re.search(r"OVERHEAD plain=([0-9.]+) debug=([0-9.]+) after=([0-9.]+)", p.stdout)
-            if p.returncode != 0 or not m:
-                rows.append([label + " " + name, size, "error", (p.stdout + p.stderr)[-80:], "", ""])
+            times = {"plain": [], "debug": [], "after": []}
+            error = None
+            for _ in range(repeat):
+                for mode in ("plain", "debug", "after"):
+                    p = subprocess.run(cmd + [me, "--worker", mode, name, size], capture_output=True,
+                                       text=True, env=env, cwd=benchlib.REPO)
+                    m = re.search(r"OVERHEAD \w+=([0-9.]+)", p.stdout)
+                    if p.returncode != 0 or not m:
+                        error = (p.stdout + p.stderr).strip()[-80:]
+                        break
+                    times[mode].append(float(m.group(1)))
+            if error:
+                rows.append([label + " " + name, size, "error", error, "", ""])
                 continue
-            plain, dbg, after = [float(x) for x in m.groups()]
+            plain, dbg, after = min(times["plain"]), min(times["debug"]), min(times["after"])
             r = dbg / plain
             worst = max(worst, r)
             rows.append([label + " " + name, size, benchlib.fmt_ms(plain), benchlib.fmt_ms(dbg),
@@ -111,6 +127,6 @@ def main(argv):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        worker(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit(main(sys.argv[1:]))

@@ -321,3 +321,26 @@ def test_debug_option_of_the_command_line():
     r = subprocess.run([sys.executable, "-m", "mpwasi", "--debug", "/nonexistent.wasm"], env=env,
                        input="", capture_output=True, text=True, timeout=60, cwd=REPO)
     assert r.returncode == 1 and "nonexistent.wasm" in r.stdout + r.stderr
+
+
+def test_command_api_answers_one_command_at_a_time():
+    d = Debugger(DEBUGME, args=["4"])
+    text, action = d.command("break fib 2")
+    assert text.startswith("breakpoint 1  fib @ 0x") and text.endswith("from hit 2") and action is None
+    assert d.command("run") == (None, "run")
+    assert d.command("continue") == (None, "continue")
+    assert d.command("step 3") == (None, "step") and d.repeat == 2
+    text, _ = d.command("globals")
+    assert text.startswith("g0  __stack_pointer mut i32 = ")
+    assert d.command("set global 0 4096") == ("g0 = 4096 (0x1000)", None)
+    assert d.inst.globals[0].value == 4096
+    for bad, message in (("break fd_write", "fd_write is an imported function: use break wasi:fd_write"),
+                         ("break wasi:sock_accept", "the module does not import 'sock_accept'"),
+                         ("break 999", "no function 999 (the module has %d)" % len(d.inst.funcs)),
+                         ("break fib x", "not a number: x"), ("step 0", "the count must be at least 1"),
+                         ("set local 0", "set local N VALUE | set global N VALUE"),
+                         ("mem", "mem ADDR [LEN] | mem ADDR i32|i64|f32|f64|u8|str [COUNT]"),
+                         ("disasm nosuch", "no function named 'nosuch'")):
+        with pytest.raises(debugger.DebugError) as e:
+            d.command(bad)
+        assert str(e.value) == message

@@ -259,7 +259,6 @@ class Debugger:
         self.interrupted = False
         self.exit_code = None
         self.status = "loaded"   # "loaded" | "running" | "exited"
-        self._starts = {}
         self._poller = None
         self._load()
 
@@ -454,8 +453,10 @@ class Debugger:
             return lambda: None
 
         def on_int(signum, frame):
-            if self.interrupted:
-                raise KeyboardInterrupt  # a second Ctrl-C before the program reached a stop
+            if self.interrupted or self.state is not None:
+                # at the prompt (input() gives a fresh line), or a second Ctrl-C before the
+                # program reached a stop
+                raise KeyboardInterrupt
             self.interrupted = True
 
         try:
@@ -668,6 +669,10 @@ class Debugger:
                 text, action = "error: %s" % e, None
             except (WasmError, Exit) as e:
                 text, action = "error: %s" % e, None
+            except MemoryError:
+                text, action = "error: not enough memory for that command", None
+            except (ValueError, TypeError, IndexError, KeyError, AttributeError) as e:
+                text, action = "error: %s: %s" % (type(e).__name__, e), None
             if text:
                 self.write(text + "\n")
             if action is not None:
@@ -755,20 +760,18 @@ class Debugger:
         return None
 
     def _starts_of(self, f):
-        st = self._starts.get(f.idx)
-        if st is None:
-            st = disasm.starts(self.orig, f.start, f.end)
-            self._starts[f.idx] = st
-        return st
+        """f's instruction offsets (a list: for disassembly, not kept)."""
+        return disasm.starts(self.orig, f.start, f.end)
 
     def _insn_at(self, f, off):
-        """The start of the instruction of f holding offset off."""
-        best = f.start
-        for x in self._starts_of(f):
-            if x > off:
-                break
-            best = x
-        return best
+        """The start of the instruction of f holding offset off (decoded, nothing stored)."""
+        pc = f.start
+        code = self.orig
+        while True:
+            nxt = disasm.decode(code, pc)[2]
+            if nxt > off or nxt >= f.end:
+                return pc
+            pc = nxt
 
     def _wasi_sites(self, name):
         idx = -1
@@ -778,11 +781,14 @@ class Debugger:
         if idx < 0:
             raise DebugError("the module does not import %r" % name)
         sites = []
+        code = self.orig
         for f in self.inst.funcs[self.nimp:]:
-            for x in self._starts_of(f):
-                if self.orig[x] == 0x10:
-                    if disasm.decode(self.orig, x)[1] == idx:
-                        sites.append(x)
+            pc = f.start
+            while pc < f.end:
+                op, imm, nxt = disasm.decode(code, pc)
+                if op == 0x10 and imm == idx:
+                    sites.append(pc)
+                pc = nxt
         if not sites:
             raise DebugError("%s is imported but never called directly" % name)
         return sites
