@@ -1,9 +1,9 @@
 """The WebAssembly core spec suite (main set) through tests/spec/run.py, under CPython and MicroPython.
 
 One test per (interpreter, mode, script), so a failure names its script and shows the failing commands.
-The runner is started as a subprocess over batches of scripts (two batches in parallel per mode, and
-memory_grow alone, see OWN_PROCESS; a batch whose process dies is resumed after the script that
-killed it), and its per-script lines
+The runner is started as a subprocess over batches of scripts (two processes at a time per mode; two
+scripts alone, see OWN_PROCESS; a batch whose process dies is resumed after the script that killed
+it), and its per-script lines
 `name: P passed, F failed, S skipped` and `-v` failure lines are parsed.
 
 Modes: the default tier, the softfloat path forced (`--softfloat`), and the fast tier (`--tier=fast`,
@@ -30,9 +30,12 @@ MAIN_COMMANDS = 27923
 MAIN_TEXT_MALFORMED = 567
 MAIN_COUNTABLE = MAIN_COMMANDS - MAIN_TEXT_MALFORMED  # 27,356
 MP_HEAP = "64M"
-# Scripts run in a process of their own: memory_grow grows a memory to 803 pages (52.6 MB), which a
-# 64 MB MicroPython heap has room for only while it is fresh (its GC heap does not compact).
-OWN_PROCESS = ("memory_grow",)
+# Scripts run in a process of their own, started first: skip-stack-guard-page is by far the slowest
+# under MicroPython (recursion to the call-depth limit with large frames), so the rest run alongside it;
+# memory_grow grows a memory to 803 pages (52.6 MB), which a 64 MB MicroPython heap has room for only
+# while it is fresh (its GC heap does not compact).
+OWN_PROCESS = ("skip-stack-guard-page", "memory_grow")
+CHUNKS = 6  # the other scripts, in this many batches balanced by size, taken by WORKERS processes
 BATCH_TIMEOUT = 4 * 3600  # a safety net against a hung engine only; no test depends on speed
 WORKERS = 2
 
@@ -282,15 +285,17 @@ class SuiteRuns:
     def run_all(interp, mode, scripts):
         spec_dir = require_spec_dir()
         sizes = {n: os.path.getsize(os.path.join(spec_dir, "json", n, n + ".json")) for n in scripts}
-        lanes = [[] for _ in range(WORKERS)]
-        loads = [0] * WORKERS
+        chunks = [[] for _ in range(CHUNKS)]
+        loads = [0] * CHUNKS
         for n in sorted(scripts, key=lambda n: -sizes[n]):
+            if n in OWN_PROCESS:
+                continue
             i = loads.index(min(loads))
-            lanes[i].append(n)
+            chunks[i].append(n)
             loads[i] += sizes[n]
         order = {n: i for i, n in enumerate(scripts)}
-        batches = [sorted([n for n in lane if n not in OWN_PROCESS], key=order.get) for lane in lanes]
-        batches += [[n] for n in scripts if n in OWN_PROCESS]
+        batches = [[n] for n in OWN_PROCESS if n in scripts]
+        batches += [sorted(chunk, key=order.get) for chunk in chunks]
         results = {}
         with ThreadPoolExecutor(WORKERS) as pool:
             jobs = [pool.submit(Batch(interp, mode, b).run, results) for b in batches if b]
