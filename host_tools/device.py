@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -437,10 +438,13 @@ class Device:
                 "unchanged": False}
 
     # ---- running a module
-    def run_streaming(self, code, out, interrupt_timeout=5.0):
+    def run_streaming(self, code, out, interrupt_timeout=5.0, stdin_fd=None):
         """Start ``code`` on the board and forward its output to ``out`` (a binary writable) as it
         arrives. Returns (exit_status_or_None, error_text, interrupted). The code reports its status
-        by writing EXIT_MARK + digits + b"\\x1e" as its last output."""
+        by writing EXIT_MARK + digits + b"\\x1e" as its last output.
+
+        ``stdin_fd``: a terminal whose input is sent to the board while the code runs (the program's
+        stdin); its end of file (Ctrl-D) is sent as the console's end-of-file byte, 0x04."""
         self.enter_raw()
         try:
             self.transport.exec_raw_no_follow(code)
@@ -459,6 +463,8 @@ class Device:
         try:
             while phase < 2:
                 try:
+                    if stdin_fd is not None and phase == 0:
+                        stdin_fd = self._forward_input(stdin_fd)
                     n = ser.in_waiting
                     data = ser.read(n if n else 1)
                     if not data:
@@ -495,11 +501,23 @@ class Device:
         ser.unread(tail)
         return status, err.decode(errors="replace"), interrupted
 
-    def run_module(self, path, args=(), env=None, dirs=None, out=None):
+    def _forward_input(self, fd):
+        """Send what the terminal ``fd`` has typed to the board; None once it reached end of file."""
+        ready, _, _ = select.select([fd, self.serial.fileno()], [], [], 0.25)
+        if fd not in ready:
+            return fd
+        try:
+            data = os.read(fd, 1024)
+        except OSError:
+            data = b""
+        self.serial.write(data if data else b"\x04")
+        return fd if data else None
+
+    def run_module(self, path, args=(), env=None, dirs=None, out=None, stdin_fd=None):
         """Run a .wasm already on the board with the engine's WASI; see run_streaming."""
         code = RUNNER % {"path": path, "args": list(args), "env": list(env or []),
                          "dirs": [tuple(d) for d in (dirs or [])]}
-        return self.run_streaming(code, out or sys.stdout.buffer)
+        return self.run_streaming(code, out or sys.stdout.buffer, stdin_fd=stdin_fd)
 
     def write_raw(self, data):
         self.serial.write(data)

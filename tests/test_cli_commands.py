@@ -12,7 +12,7 @@ import pytest
 
 from host_tools.virtual_board import SimProcess
 from test_mpremote_compat import Terminal
-from test_run import finish
+from test_run import finish, wat
 
 CLI = [sys.executable, "-m", "host_tools.cli"]
 
@@ -90,3 +90,36 @@ def test_readme_first_command_runs_hello_on_an_implicit_virtual_board(tmp_path):
         assert r.stdout == "Hello, world!\n" and "installed" not in r.stderr
     finally:
         subprocess.run(CLI + ["sim", "--stop"], env=env, capture_output=True, timeout=60)
+
+
+ECHO_LINES = r"""
+(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $more
+      (i32.store (i32.const 0) (i32.const 64))
+      (i32.store (i32.const 4) (i32.const 1024))
+      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (if (i32.eqz (i32.load (i32.const 8))) (then (return)))
+      (i32.store (i32.const 16) (i32.const 64))
+      (i32.store (i32.const 20) (i32.load (i32.const 8)))
+      (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))
+      (br $more))))
+"""
+
+
+def test_run_in_a_terminal_sends_typed_lines_to_the_program(sim, tmp_path):
+    """A module echoing its stdin: what is typed in the terminal reaches it on the board."""
+    echo = wat(tmp_path, "echo", ECHO_LINES)
+    t = Terminal(CLI + ["run", "--port", sim.port, echo], env=sim.env)
+    try:
+        t.write(b"ping from the host\n")
+        # the terminal's echo, then the module's output
+        assert t.read_until(b"ping from the host", limit=120, count=2), t.out
+        t.write(b"\x03")                                    # the terminal's Ctrl-C
+        assert t.wait() == 130
+        assert t.read_until(b"interrupted"), t.out
+    finally:
+        t.close()

@@ -87,16 +87,17 @@ class Terminal:
             os.execv(argv[0], argv)
         self.out = b""
 
-    def read_until(self, token, limit=30.0):
+    def read_until(self, token, limit=30.0, count=1):
+        """True once ``token`` has been seen ``count`` times in everything read so far."""
         end = time.monotonic() + limit
-        while token not in self.out and time.monotonic() < end:
+        while self.out.count(token) < count and time.monotonic() < end:
             r, _, _ = select.select([self.fd], [], [], 0.5)
             if r:
                 try:
                     self.out += os.read(self.fd, 4096)
                 except OSError:
                     break
-        return token in self.out
+        return self.out.count(token) >= count
 
     def write(self, b):
         os.write(self.fd, b)
