@@ -25,6 +25,8 @@ import sys
 from .errors import Trap, Exit, WasmError, RecursionError
 from . import numeric
 from . import interp
+from .binary import I32, I64, F32, F64
+from .validate import NUM_SIG
 
 MICROPYTHON = sys.implementation.name == "micropython"
 
@@ -244,16 +246,32 @@ _STORES = {
     0x3A: (None, 255), 0x3B: ("<H", 65535), 0x3C: (None, 255), 0x3D: ("<H", 65535),
     0x3E: ("<I", _I32),
 }
-_FMT_NAMES = {"<I": "32", "<Q": "64", "<H": "16"}
+_FMT_NAMES = {"<I": "32", "<Q": "64", "<H": "16", "<d": "D"}
 
 
 # ---------------------------------------------------------------- the code generator
 
+# f64 operations done on Python floats (when the host float is a double): op -> template
+_FNUM = {
+    0x61: "({0} == {1})", 0x62: "({0} != {1})", 0x63: "({0} < {1})", 0x64: "({0} > {1})",
+    0x65: "({0} <= {1})", 0x66: "({0} >= {1})",
+    0x99: "FABS({0})", 0x9A: "(-{0})", 0x9F: "FSQRT({0})",
+    0xA0: "({0} + {1})", 0xA1: "({0} - {1})", 0xA2: "({0} * {1})",
+    0xA3: "({0} / {1} if {1} else FDIV0({0}, {1}))", 0xA6: "COPYSIGN({0}, {1})",
+    0xB7: "float((({0} ^ %d) - %d))" % (_S32, _S32), 0xB8: "float({0})",
+}
+if not MICROPYTHON:
+    # CPython's int -> float rounds to nearest even; MicroPython's big ints may not
+    _FNUM[0xB9] = "float((({0} ^ %d) - %d))" % (_S64, _S64)
+    _FNUM[0xBA] = "float({0})"
+
+
 class _E:
     """An operand-stack entry: a Python expression, the variables it reads, a boolean form."""
 
-    def __init__(self, expr, refs=(), cond=None, eff=False, depth=0):
+    def __init__(self, expr, refs=(), cond=None, eff=False, depth=0, ty=0):
         self.expr = expr
+        self.ty = ty            # F64 when the value is a Python float (else bits)
         self.refs = refs        # tuple of variable names
         self.cond = cond        # expression true iff the value is non-zero, or None
         self.eff = eff          # may trap or reads memory/globals: evaluate in order
@@ -294,8 +312,11 @@ def _const_expr(v):
 class Gen:
     """Generates the Python source of one function."""
 
-    def __init__(self, info, idx, code, mp=MICROPYTHON):
+    def __init__(self, info, idx, code, mp=MICROPYTHON, fdom=None):
         self.info = info
+        # f64 values as Python floats: only where the host float is an IEEE double
+        self.fdom = (numeric.HOST_DOUBLE and not numeric.SOFT) if fdom is None else fdom
+        self.consts = {}
         self.idx = idx
         self.code = code
         self.mp = mp
@@ -306,6 +327,7 @@ class Gen:
         self.nparams = len(params)
         self.nres = len(results)
         self.local_types = list(params) + list(lt)
+        self.results = results
         self.lines = []
         self.st = []
         self.frames = []
@@ -325,17 +347,20 @@ class Gen:
         return bool(self.lines) and self.lines[-1].endswith(":")
 
     # ---- stack
-    def push(self, expr, refs=(), cond=None, eff=False, depth=0):
+    def push(self, expr, refs=(), cond=None, eff=False, depth=0, ty=0):
+        if expr.isdigit() or (expr[0] == "K" and expr[1] == "F"):
+            refs = ()
+            depth = 0
         if depth > 12 or len(expr) > 400:
             # keep expressions small: materialize into the slot variable
             h = len(self.st)
-            self.st.append(_E(expr, refs, cond, eff, depth))
+            self.st.append(_E(expr, refs, cond, eff, depth, ty))
             self.materialize(h)
             return
-        self.st.append(_E(expr, refs, cond, eff, depth))
+        self.st.append(_E(expr, refs, cond, eff, depth, ty))
 
-    def push_var(self, name):
-        self.st.append(_E(name, (name,)))
+    def push_var(self, name, ty=0):
+        self.st.append(_E(name, (name,), None, False, 0, ty))
 
     def pop(self):
         return self.st.pop()
@@ -347,7 +372,7 @@ class Gen:
             return
         self.flush_refs(name, h)
         self.emit(self.ind, "%s = %s" % (name, e.expr))
-        self.st[h] = _E(name, (name,), None)
+        self.st[h] = _E(name, (name,), None, False, 0, e.ty)
 
     def flush_refs(self, name, skip=-1):
         st = self.st
@@ -456,11 +481,14 @@ class Gen:
             inner.escapes.append(target)
         return lines
 
+    def fty(self, t):
+        return F64 if t == F64 and self.fdom else 0
+
     def return_text(self):
         n = self.nres
         if n == 0:
             return "return"
-        vals = [e.expr for e in self.st[len(self.st) - n:]]
+        vals = [self.operand(e) for e in self.st[len(self.st) - n:]]
         if n == 1:
             return "return " + vals[0]
         return "return (%s)" % ", ".join(vals)
@@ -536,27 +564,49 @@ class Gen:
         if deepest > MAX_LOOPS:
             raise Unsupported("more than %d nested loops" % MAX_LOOPS)
 
+    def operand(self, e):
+        """An operand's expression as bits (f64 floats are converted)."""
+        if e.ty == F64:
+            self.used.add("QB")
+            return "QB(%s)" % e.expr
+        return e.expr
+
+    def simple(self, e):
+        """e as a variable or constant (materialized if it is an expression)."""
+        if e.refs == (e.expr,) or not e.refs:
+            return e
+        self.st.append(e)
+        self.materialize(len(self.st) - 1)
+        return self.pop()
+
     def numeric(self, op):
+        ins, out = NUM_SIG[op]
+        if self.fdom and op in _FNUM:
+            return self.float_op(op, len(ins))
         t = _NUM.get(op)
         if t is not None:
             arity, tpl, kind = t
             if arity == 2:
                 b = self.pop()
                 a = self.pop()
-                # constant shift counts / masks fold at compile time
                 refs, eff, depth = self.combine((a, b))
-                text = tpl.format(a.expr, b.expr)
+                ops = (self.operand(a), self.operand(b))
             else:
                 a = self.pop()
                 refs, eff, depth = self.combine((a,))
                 if op in (0x45, 0x50) and a.cond is not None:
                     self.push("(0 if %s else 1)" % a.cond, refs, "(not %s)" % a.cond, eff, depth)
                     return
-                text = tpl.format(a.expr)
+                ops = (self.operand(a),)
+            text = tpl.format(*ops)
+            if not eff and ops[0].isdigit() and ops[-1].isdigit():
+                # constant operands fold at compile time
+                self.push(str(int(eval(text)) & (M64 if out == I64 else M32)))
+                return
             if kind == "c":
                 self.push("(1 if %s else 0)" % text, refs, text, eff, depth)
             else:
-                self.push(text, refs, None, eff, depth)
+                self.result(text, refs, None, eff, depth, out)
             return
         name = "N_%02X" % op
         self.used.add(name)
@@ -569,11 +619,43 @@ class Gen:
                 text = "(%s %s %s)" % (a.expr, "//" if op in (0x6E, 0x80) else "%", b.expr)
                 self.push(text, refs, None, eff, depth)
                 return
-            self.push("%s(%s, %s)" % (name, a.expr, b.expr), refs, None, eff or trap, depth)
+            text = "%s(%s, %s)" % (name, self.operand(a), self.operand(b))
+            self.result(text, refs, None, eff or trap, depth, out)
         else:
             a = self.pop()
             refs, eff, depth = self.combine((a,))
-            self.push("%s(%s)" % (name, a.expr), refs, None, eff or trap, depth)
+            self.result("%s(%s)" % (name, self.operand(a)), refs, None, eff or trap, depth, out)
+
+    def result(self, text, refs, cond, eff, depth, ty):
+        """Push a bits-valued result of type ty (an f64 becomes a float)."""
+        if ty == F64 and self.fdom:
+            self.used.add("BQ")
+            self.push("BQ(%s)" % text, refs, None, eff, depth + 1, F64)
+        else:
+            self.push(text, refs, cond, eff, depth)
+
+    def float_op(self, op, arity):
+        """f64 operations on Python floats."""
+        tpl = _FNUM[op]
+        if arity == 2:
+            b = self.pop()
+            a = self.pop()
+            if op == 0xA3:
+                b = self.simple(b)
+                self.used.add("FDIV0")
+            refs, eff, depth = self.combine((a, b))
+            text = tpl.format(a.expr, b.expr)
+        else:
+            a = self.pop()
+            refs, eff, depth = self.combine((a,))
+            text = tpl.format(a.expr)
+        for nm in ("FABS", "FSQRT", "COPYSIGN"):
+            if nm in text:
+                self.used.add(nm)
+        if 0x61 <= op <= 0x66:
+            self.push("(1 if %s else 0)" % text, refs, text, eff, depth)
+        else:
+            self.push(text, refs, None, eff, depth, F64)
 
     def mem_ea(self, pc):
         pc = _uleb(self.code, pc)[1]      # alignment
@@ -584,7 +666,7 @@ class Gen:
         code = self.code
         if op == 0x20:  # local.get
             x, pc = _uleb(code, pc)
-            self.push_var("l%d" % x)
+            self.push_var("l%d" % x, self.fty(self.local_types[x]))
         elif op == 0x21 or op == 0x22:  # local.set / tee
             x, pc = _uleb(code, pc)
             e = self.pop()
@@ -592,7 +674,7 @@ class Gen:
             if e.expr != name:
                 self.assign(name, e.expr)
             if op == 0x22:
-                self.push_var(name)
+                self.push_var(name, e.ty)
         elif op == 0x41 or op == 0x42:
             v, pc = _sleb(code, pc)
             self.push(_const_expr(v & (M32 if op == 0x41 else M64)))
@@ -604,7 +686,12 @@ class Gen:
             v = 0
             for i in range(8):
                 v |= code[pc + i] << (8 * i)
-            self.push(_const_expr(v))
+            if self.fdom:
+                name = "KF%x" % v
+                self.consts[name] = v
+                self.push(name, (), None, False, 0, F64)
+            else:
+                self.push(_const_expr(v))
             pc += 8
         elif 0x28 <= op <= 0x35:
             off, pc = self.mem_ea(pc)
@@ -612,6 +699,10 @@ class Gen:
             refs, eff, depth = self.combine((a,))
             ea = "%s + %d" % (a.expr, off) if off else a.expr
             fmt, sx = _LOADS[op]
+            ty = 0
+            if op == 0x2B and self.fdom:
+                fmt = "<d"
+                ty = F64
             if fmt is None:
                 text = "D[%s]" % ea
             elif self.mp:
@@ -630,7 +721,7 @@ class Gen:
                 v = self.pop()
                 self.push(sx.replace("v", v.expr), v.refs, None, False, 1)
             else:
-                self.push(text, refs, None, True, depth)
+                self.push(text, refs, None, True, depth, ty)
         elif 0x36 <= op <= 0x3E:
             off, pc = self.mem_ea(pc)
             v = self.pop()
@@ -641,6 +732,8 @@ class Gen:
                 a = self.pop()
             ea = "%s + %d" % (a.expr, off) if off else a.expr
             fmt, mask = _STORES[op]
+            if op == 0x39 and self.fdom:
+                fmt = "<d"
             val = v.expr if mask is None else "%s & %d" % (v.expr, mask)
             self.uses_mem = True
             if fmt is None:
@@ -682,6 +775,7 @@ class Gen:
             self.flush_all()
             f = _Frame(op - 2, c, len(self.st) - len(bp), len(bp), len(br), self.ind,
                        self.new_label())
+            f.rtypes = br
             if c.targeted:
                 f.loop = True
                 self.emit(self.ind, "while True:")
@@ -693,6 +787,7 @@ class Gen:
             e = self.pop()
             self.flush_all()
             f = _Frame(2, c, len(self.st) - len(bp), len(bp), len(br), self.ind, self.new_label())
+            f.rtypes = br
             if c.targeted:
                 f.loop = True
                 self.emit(self.ind, "while True:")
@@ -746,17 +841,17 @@ class Gen:
             a = self.pop()
             refs, eff, depth = self.combine((a, b, c))
             self.push("(%s if %s else %s)" % (a.expr, self.cond_of(c), b.expr), refs, None, eff,
-                      depth)
+                      depth, a.ty)
         elif op == 0x23:  # global.get
             x, pc = _uleb(code, pc)
             self.used.add("G%d" % x)
-            mut = self.info.globals[x][1]
-            self.push("G%d.bits" % x, (), None, bool(mut))
+            gt, mut = self.info.globals[x]
+            self.result("G%d.bits" % x, (), None, bool(mut), 0, gt)
         elif op == 0x24:  # global.set
             x, pc = _uleb(code, pc)
             self.used.add("G%d" % x)
             e = self.pop()
-            self.stmt("G%d.bits = %s" % (x, e.expr))
+            self.stmt("G%d.bits = %s" % (x, self.operand(e)))
         elif op == 0x3F:  # memory.size
             pc += 1
             self.used.add("MEM")
@@ -816,7 +911,7 @@ class Gen:
     def call(self, fn, ftype):
         params, results = ftype
         n = len(params)
-        args = [self.pop().expr for _ in range(n)]
+        args = [self.operand(self.pop()) for _ in range(n)]
         args.reverse()
         self.flush_eff()
         self.uses_d1 = True
@@ -832,8 +927,11 @@ class Gen:
         for nm in names:
             self.flush_refs(nm)
         self.emit(self.ind, "%s = %s" % (", ".join(names), text))
-        for nm in names:
-            self.push_var(nm)
+        for i in range(nr):
+            if self.fty(results[i]):
+                self.used.add("BQ")
+                self.emit(self.ind, "%s = BQ(%s)" % (names[i], names[i]))
+            self.push_var(names[i], self.fty(results[i]))
 
     def end_frame(self, pc):
         f = self.frames[-1]
@@ -855,7 +953,7 @@ class Gen:
         self.frames.pop()
         del self.st[f.height:]
         for i in range(f.nres):
-            self.push_var("s%d" % (f.height + i))
+            self.push_var("s%d" % (f.height + i), self.fty(f.rtypes[i]))
         self.unreachable = False
         if f.loop:
             self.after_loop(f)
@@ -917,7 +1015,7 @@ class Gen:
             name = "N_%02X" % (0xE0 + sub)
             self.used.add(name)
             a = self.pop()
-            self.push("%s(%s)" % (name, a.expr), a.refs, None, a.eff, a.depth + 1)
+            self.push("%s(%s)" % (name, self.operand(a)), a.refs, None, a.eff, a.depth + 1)
             return pc
         if sub == 8:
             seg, pc = _uleb(code, pc)
@@ -980,9 +1078,14 @@ class Gen:
         head.append("    if d > LIM:")
         head.append("        return DEEP(FN%d, (%s), d)" % (
             idx, "".join([p + ", " for p in params])))
+        for i in range(self.nparams):
+            if self.fty(self.local_types[i]):
+                self.used.add("BQ")
+                head.append("    l%d = BQ(l%d)" % (i, i))
         for i in range(self.nparams, len(self.local_types)):
             t = self.local_types[i]
-            head.append("    l%d = %s" % (i, "None" if t in (0x70, 0x6F) else "0"))
+            head.append("    l%d = %s" % (i, "None" if t in (0x70, 0x6F) else (
+                "0.0" if self.fty(t) else "0")))
         if self.uses_mem:
             head.append("    D = MEM.data")
             self.used.add("MEM")
@@ -1001,7 +1104,11 @@ class Gen:
             "        raise DEPTH(%d)" % idx,
         ]
         self.used.add("FN%d" % idx)
-        return "\n".join(head + self.lines + tail) + "\n"
+        pre = []
+        for name in sorted(self.consts):
+            self.used.add("BQ")
+            pre.append("%s = BQ(%d)" % (name, self.consts[name]))
+        return "\n".join(pre + head + self.lines + tail) + "\n"
 
 
 def function_source(info, idx, code, mp=MICROPYTHON):
@@ -1048,6 +1155,56 @@ def _as_list(r, nres):
     if nres == 1:
         return [r]
     return list(r)
+
+
+def _float_helpers(ns):
+    import math
+    import struct
+    if hasattr(struct, "Struct"):
+        sd = struct.Struct("<d")
+        sq = struct.Struct("<Q")
+        ud, pd, uq, pq = sd.unpack, sd.pack, sq.unpack, sq.pack
+
+        def bq(b):
+            return ud(pq(b))[0]
+
+        def qb(x):
+            return uq(pd(x))[0]
+    else:
+        up = struct.unpack
+        pk = struct.pack
+
+        def bq(b):
+            return up("<d", pk("<Q", b))[0]
+
+        def qb(x):
+            return up("<Q", pk("<d", x))[0]
+    ns["BQ"] = bq
+    ns["QB"] = qb
+    nan = bq(numeric.F64_CANON)
+    inf = bq(0x7FF0000000000000)
+    sqrt = math.sqrt
+    copysign = math.copysign
+
+    def fsqrt(x):
+        if x > 0.0:
+            return sqrt(x)
+        if x == 0.0 or x != x:
+            return x + x    # +-0 stays, a NaN comes back quiet
+        return nan
+
+    def fdiv0(a, b):
+        # b is +-0.0
+        if a != a:
+            return a + a
+        if a == 0.0:
+            return nan
+        return inf if (copysign(1.0, a) > 0) == (copysign(1.0, b) > 0) else -inf
+
+    ns["FSQRT"] = fsqrt
+    ns["FDIV0"] = fdiv0
+    ns["FABS"] = math.fabs
+    ns["COPYSIGN"] = copysign
 
 
 class Fast:
@@ -1198,6 +1355,7 @@ class State:
         def deep(F, args, d):
             return state.run_interp(F, args, d)
         ns["DEEP"] = deep
+        _float_helpers(ns)
 
         def tb(e, idx):
             _tb(e, funcs[idx])
