@@ -13,7 +13,9 @@ FIRMWARE = os.path.join(REPO, "firmware")
 PROGRAMS = os.path.join(BENCH, "programs")
 DRIVER = os.path.join(BENCH, "driver.py")
 
-_BENCH_LINE = re.compile(r"^BENCH load=([0-9.]+) run=([0-9.]+) status=(-?\d+)\s*$", re.M)
+_BENCH_LINE = re.compile(r"^BENCH load=([0-9.]+) run=([0-9.]+) status=(-?\d+)"
+                         r" cpu_load=(-?[0-9.]+) cpu_run=(-?[0-9.]+)\s*$", re.M)
+CLOCKS = ("cpu", "wall")
 
 
 def program(name):
@@ -41,12 +43,16 @@ def micropython_env():
 
 
 class Measurement:
-    """One run of bench/driver.py (or of a native binary): output, times, or an error."""
+    """One run of bench/driver.py (or of a native binary): output, times, or an error.
+    load/run are wall-clock seconds, cpu_load/cpu_run CPU seconds (None when unknown)."""
 
-    def __init__(self, stdout="", load=None, run=None, status=None, error=None):
+    def __init__(self, stdout="", load=None, run=None, status=None, error=None, cpu_load=None,
+                 cpu_run=None):
         self.stdout = stdout
         self.load = load
         self.run = run
+        self.cpu_load = cpu_load
+        self.cpu_run = cpu_run
         self.status = status
         self.error = error
 
@@ -54,8 +60,15 @@ class Measurement:
     def ok(self):
         return self.error is None
 
+    def time(self, kind, clock):
+        """The time of `kind` ("load" or "run") by `clock` ("cpu" or "wall"), or None."""
+        if not self.ok:
+            return None
+        return getattr(self, ("cpu_" if clock == "cpu" else "") + kind)
+
     def to_json(self):
-        return {"load": self.load, "run": self.run, "status": self.status, "error": self.error}
+        return {"load": self.load, "run": self.run, "cpu_load": self.cpu_load,
+                "cpu_run": self.cpu_run, "status": self.status, "error": self.error}
 
 
 def run_driver(cmd, timeout, env=None):
@@ -69,19 +82,23 @@ def run_driver(cmd, timeout, env=None):
         # MicroPython prints an uncaught exception's traceback on stdout, CPython on stderr
         lines = p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or ["(no output)"]
         return Measurement(stdout=p.stdout, error="exit %d: %s" % (p.returncode, lines[-1][:160]))
-    load, run, status = found[-1]
-    m = Measurement(stdout=p.stdout, load=float(load), run=float(run), status=int(status))
+    load, run, status, cpu_load, cpu_run = found[-1]
+    m = Measurement(stdout=p.stdout, load=float(load), run=float(run), status=int(status),
+                    cpu_load=float(cpu_load) if float(cpu_load) >= 0 else None,
+                    cpu_run=float(cpu_run) if float(cpu_run) >= 0 else None)
     if m.status != 0:
         m.error = "program exit status %d" % m.status
     return m
 
 
-def best(measurements, attr):
-    """The fastest of repeated measurements (by attribute `attr`), or the first failure."""
+def best(measurements, kind, clock):
+    """The fastest of repeated measurements (by `kind` and `clock`), or the first failure."""
     for m in measurements:
         if not m.ok:
             return m
-    return min(measurements, key=lambda m: getattr(m, attr))
+    inf = float("inf")
+    return min(measurements, key=lambda m: inf if m.time(kind, clock) is None
+               else m.time(kind, clock))
 
 
 def fmt_ms(seconds):
@@ -151,5 +168,5 @@ def machine_note():
         return "%d CPUs" % cpus
     note = "%d CPUs, load average %.1f" % (cpus, load)
     if load > cpus * 0.5:
-        note += " (busy: times are wall-clock and will be noisy; use --repeat)"
+        note += " (busy: wall-clock times are noisy; CPU times less so)"
     return note

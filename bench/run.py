@@ -1,7 +1,7 @@
 """The benchmark runner: every benchmark under every runtime, in the same run, side by side.
 
     python3 bench/run.py [--quick] [--only NAME[,NAME...]] [--runtimes R[,R...]]
-                         [--repeat N] [--json]
+                         [--repeat N] [--clock cpu|wall] [--json]
 
 Runtimes (columns), each in its own process through bench/driver.py:
   mpwasi          this checkout's engine on CPython, interpreter tier
@@ -18,7 +18,9 @@ Every runtime runs the same program at the same size (pywasm is slow, so the siz
 small). The time compared is the `_start` call (the kernel call for the Python kernels,
 the whole process for native, which includes ~1 ms of process start); for "instantiate"
 it is decode + validate + instantiate of the ~100 KB module (compile + instantiate for
-wasmtime). Each cell is the best of --repeat runs. The outputs of all runtimes are
+wasmtime). Times are CPU time of the runtime's process by default (--clock cpu: so that
+other work on a shared machine disturbs them less), or wall-clock (--clock wall); the JSON
+has both. Each cell is the best of --repeat runs. The outputs of all runtimes are
 compared with wasmtime's (or the first available one); a mismatch or a failure makes the
 exit status 1.
 """
@@ -93,9 +95,10 @@ def has_module(name):
 
 
 class Runner:
-    def __init__(self, quick, repeat, wanted, log):
+    def __init__(self, quick, repeat, wanted, log, clock="cpu"):
         self.quick = quick
         self.repeat = repeat
+        self.clock = clock
         self.log = log
         self.timeout = 120 if quick else 900
         self.tmp = tempfile.mkdtemp(prefix="mpwasi-bench-")
@@ -154,6 +157,7 @@ class Runner:
             exe = self.native_binary(program)
             if exe is None:
                 return benchlib.Measurement(error="gcc build failed")
+            c0 = children_cpu()
             t0 = time.perf_counter()
             try:
                 p = subprocess.run([exe, str(size)], capture_output=True, text=True,
@@ -161,9 +165,11 @@ class Runner:
             except subprocess.TimeoutExpired:
                 return benchlib.Measurement(error="timeout after %ds" % self.timeout)
             t = time.perf_counter() - t0
+            c = children_cpu()
             if p.returncode != 0:
                 return benchlib.Measurement(stdout=p.stdout, error="exit %d" % p.returncode)
-            return benchlib.Measurement(stdout=p.stdout, load=0.0, run=t, status=0)
+            return benchlib.Measurement(stdout=p.stdout, load=0.0, run=t, status=0,
+                                        cpu_load=0.0, cpu_run=None if c is None else c - c0)
         if runtime in ("python", "python-mp") and program == "bigmodule":
             return None  # no hand-written kernel for the generated module
         tail = [program, str(size)]
@@ -185,7 +191,7 @@ class Runner:
             results.append(m)
             if not m.ok:
                 break
-        return benchlib.best(results, attr)
+        return benchlib.best(results, attr, self.clock)
 
 
 def run_benchmarks(runner, benchmarks, log):
@@ -214,19 +220,28 @@ def run_benchmarks(runner, benchmarks, log):
     return report
 
 
-def cell_time(entry, runtime):
+def children_cpu():
+    """CPU seconds used by this process's finished children (user + system), or None."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def cell_time(entry, runtime, clock):
     m = entry["results"].get(runtime)
     if m is None:
         return None
-    if not m.ok:
-        return None
-    return getattr(m, entry["timed"])
+    return m.time(entry["timed"], clock)
 
 
 def render(runner, report, out):
     runtimes = runner.runtimes
-    out.write("\nTimes in ms (compute benchmarks: the _start call; instantiate: decode + validate"
-              " + instantiate of the ~100 KB module). Same size for every runtime.\n\n")
+    out.write("\n%s times in ms (compute benchmarks: the _start call; instantiate: decode +"
+              " validate + instantiate of the ~100 KB module). Same size for every runtime.\n\n"
+              % ("CPU" if runner.clock == "cpu" else "Wall-clock"))
     headers = ["benchmark", "size"] + runtimes + ["output"]
     rows = []
     failures = []
@@ -240,7 +255,7 @@ def render(runner, report, out):
                 row.append("FAIL")
                 failures.append("%s under %s: %s" % (name, r, m.error))
             else:
-                row.append(benchlib.fmt_ms(getattr(m, entry["timed"])))
+                row.append(benchlib.fmt_ms(m.time(entry["timed"], runner.clock)))
         if entry["mismatch"]:
             row.append("MISMATCH: " + ",".join(entry["mismatch"]))
         elif entry["reference"]:
@@ -257,7 +272,8 @@ def render(runner, report, out):
         row = [label]
         values = []
         for name, entry in report.items():
-            v = benchlib.ratio(cell_time(entry, num), cell_time(entry, den))
+            v = benchlib.ratio(cell_time(entry, num, runner.clock),
+                               cell_time(entry, den, runner.clock))
             row.append(benchlib.fmt_ratio(v))
             if entry["timed"] == "run":
                 values.append(v)
@@ -282,6 +298,9 @@ def render(runner, report, out):
             out.write("  " + f + "\n")
     if "native" in runtimes:
         out.write("\n(native times include starting the process, about 1 ms.)\n")
+    if runner.clock == "cpu":
+        out.write("(mpwasi-fast times include compiling each function to Python before it first"
+                  " runs.)\n")
 
 
 def indent(text):
@@ -289,7 +308,8 @@ def indent(text):
 
 
 def to_json(runner, report):
-    doc = {"quick": runner.quick, "repeat": runner.repeat, "runtimes": runner.runtimes,
+    doc = {"quick": runner.quick, "repeat": runner.repeat, "clock": runner.clock,
+           "runtimes": runner.runtimes,
            "machine": benchlib.machine_note(),
            "unavailable": runner.unavailable, "benchmarks": {}, "ratios": {}}
     for name, entry in report.items():
@@ -301,8 +321,9 @@ def to_json(runner, report):
         }
     for label, num, den in RATIOS:
         if num in runner.runtimes and den in runner.runtimes:
-            doc["ratios"][label] = {name: benchlib.ratio(cell_time(e, num), cell_time(e, den))
-                                    for name, e in report.items()}
+            doc["ratios"][label] = {
+                name: benchlib.ratio(cell_time(e, num, runner.clock), cell_time(e, den, runner.clock))
+                for name, e in report.items()}
     return doc
 
 
@@ -314,6 +335,8 @@ def main(argv=None):
     ap.add_argument("--runtimes", help="comma-separated runtimes (%s)" % ",".join(RUNTIMES))
     ap.add_argument("--repeat", type=int, help="runs per cell, best kept (default 1 with"
                     " --quick, else 3)")
+    ap.add_argument("--clock", choices=benchlib.CLOCKS, default="cpu",
+                    help="compare CPU time (default) or wall-clock time")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
 
@@ -341,7 +364,7 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     load_note = benchlib.machine_note()  # before the benchmarks load the machine themselves
-    runner = Runner(args.quick, repeat, wanted, log)
+    runner = Runner(args.quick, repeat, wanted, log, args.clock)
     try:
         report = run_benchmarks(runner, benchmarks, log)
     finally:
