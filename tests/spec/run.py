@@ -11,7 +11,7 @@ Without names it runs the 90 main-set scripts (those not starting with `simd_`).
 
 Options:
   --softfloat        force the engine's softfloat path (MPWASI_SOFTFLOAT=1 + numeric.force_softfloat())
-  --tier=interp|fast pass the execution tier to mpwasi.set_tier() (error if the engine has none)
+  --tier=interp|fast|auto  pass the execution tier to mpwasi.set_tier() (error if the engine has none)
   -v                 print every failure: script, line, command and what happened
   -vv                also print the Python traceback of unexpected exceptions
   --stop-after=N     stop after N failed commands
@@ -547,8 +547,11 @@ def count_script(root, name):
     return countable, skipped
 
 
-USAGE = ("usage: run.py [--softfloat] [--tier=interp|fast] [-v|-vv] [--stop-after=N] [--times] [--list] "
+USAGE = ("usage: run.py [--softfloat] [--tier=interp|fast|auto] [-v|-vv] [--stop-after=N] [--times] [--list] "
          "[names...]")
+
+
+TIERS = ("interp", "fast", "auto")
 
 
 def parse_args(argv):
@@ -559,8 +562,8 @@ def parse_args(argv):
             opts["softfloat"] = True
         elif a.startswith("--tier="):
             opts["tier"] = a[7:]
-            if opts["tier"] not in ("interp", "fast"):
-                raise ValueError("--tier must be interp or fast, not %r" % opts["tier"])
+            if opts["tier"] not in TIERS:
+                raise ValueError("--tier must be one of %s, not %r" % ("|".join(TIERS), opts["tier"]))
         elif a == "-v":
             opts["verbose"] = max(opts["verbose"], 1)
         elif a == "-vv":
