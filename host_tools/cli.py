@@ -275,7 +275,7 @@ def cmd_run(args, debug=False):
                 status, err, interrupted = _debug_on_board(d, dest, guest_args, env, dirs, out)
             else:
                 tty_in = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
-            status, err, interrupted = d.run_module(dest, guest_args, env, dirs, out=out, stdin_fd=tty_in)
+                status, err, interrupted = d.run_module(dest, guest_args, env, dirs, out=out, stdin_fd=tty_in)
         finally:
             out.close()
         heap = (d._info or {}).get("heap")

@@ -981,7 +981,7 @@ def ensure_running(board=DEFAULT_BOARD, flash=None, idle_timeout=DEFAULT_IDLE_TI
     pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    with open(log, "ab") as logf:
+    with open(log, "wb") as logf:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=env,
                                 start_new_session=True, cwd="/")
     deadline = time.monotonic() + timeout

@@ -47,7 +47,7 @@ class ModuleData:
         self.n_imported_tables = 0
         self.n_imported_mems = 0
         self.n_imported_globals = 0
-        self.func_names = {}
+        self.names_at = None   # (start, end) of the function names in the name section
 
 
 class Reader:
@@ -492,6 +492,8 @@ def read_data(r):
 
 
 def read_name_section(m, r):
+    """Find the function-names subsection; names are decoded on demand (func_name), so a
+    module with thousands of named functions costs no heap for them until a backtrace."""
     while r.pos < r.end:
         sub = r.byte()
         size = r.u32()
@@ -499,11 +501,53 @@ def read_name_section(m, r):
         if end > r.end:
             return
         if sub == 1:
-            sr = Reader(r.data, r.pos, end)
-            for _ in range(sr.u32()):
-                idx = sr.u32()
-                m.func_names[idx] = sr.name()
+            m.names_at = (r.pos, end)
         r.pos = end
+
+
+def func_names(m):
+    """All function names of the name section: {index: name}."""
+    out = {}
+    if m.names_at is None:
+        return out
+    try:
+        sr = Reader(m.data, m.names_at[0], m.names_at[1])
+        for _ in range(sr.u32()):
+            idx = sr.u32()
+            out[idx] = sr.name()
+    except DecodeError:
+        pass
+    return out
+
+
+def func_name(m, idx):
+    """The name of function idx from the name section, or None."""
+    if m.names_at is None:
+        return None
+    try:
+        sr = Reader(m.data, m.names_at[0], m.names_at[1])
+        for _ in range(sr.u32()):
+            i = sr.u32()
+            n = sr.u32()
+            if i == idx:
+                sr.pos -= len(uleb_bytes(n))
+                return sr.name()
+            sr.pos += n
+    except DecodeError:
+        pass
+    return None
+
+
+def uleb_bytes(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return out
 
 
 def strip_custom_sections(stream_read, keep_names=True):
