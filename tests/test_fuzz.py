@@ -10,7 +10,8 @@ cap, and each exported function is called with zero arguments (all params 0 / nu
 that is not the engine's (`mpwasi.WasmError` subclasses, `mpwasi.Exit`) is a failure, reported with the
 seed, file and mutation so that it can be replayed (MPWASI_FUZZ_PER_FILE=N makes the pytest runs longer):
 
-    python3     tests/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [-v]   (-v: print each mutant)
+    python3     tests/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T] [-v]
+                (-v: print each mutant; --tier: mpwasi.set_tier(T) first)
     micropython -X heapsize=64M tests/test_fuzz.py ...
 
 The generator is a xorshift written here, so a seed gives the same mutants on both interpreters.
@@ -502,18 +503,32 @@ if pytest is not None:
         here = [repr(mutate(d, Rng(mutant_seed(9, 2, k)))) for k in range(40)]
         assert r.stdout.splitlines() == here
 
-    def test_fuzzed_modules_raise_only_engine_errors_micropython(spec_dir, micropython):
-        from mp.runner import run_micropython
+    def _fuzz_script(interp, spec_dir, seed, extra=()):
+        """Run this file as a script under `interp`; check its output like the in-process test."""
+        import subprocess
+        from mp.runner import micropython_command
         per_file = int(os.environ.get("MPWASI_FUZZ_PER_FILE") or PER_FILE)
-        r = run_micropython([os.path.join(TESTS, "test_fuzz.py"), "--per-file=%d" % per_file,
-                             "--seed=%d" % (DEFAULT_SEED + 1)],
-                            timeout=3 * 3600, env=dict(os.environ, MPWASI_SPEC_DIR=spec_dir))
+        args = [os.path.join(TESTS, "test_fuzz.py"), "--per-file=%d" % per_file, "--seed=%d" % seed] + list(extra)
+        cmd = [sys.executable] + args if interp == "cpython" else micropython_command(args, "64M")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=3 * 3600,
+                           env=dict(os.environ, MPWASI_SPEC_DIR=spec_dir))
         lines = r.stdout.strip().splitlines()
         assert lines and lines[-1].startswith("fuzz: "), r.stdout[-3000:] + r.stderr[-3000:]
         failures = [ln for ln in lines if ln.startswith("FUZZ FAILURE")]
         assert r.returncode == 0 and not failures, "\n".join(failures[:30]) + r.stderr[-2000:]
         assert " 0 valid," not in lines[-1] and " 0 calls," not in lines[-1], lines[-1]
         assert int(lines[-1].split()[1]) >= MIN_MUTANTS, lines[-1]
+
+    def test_fuzzed_modules_raise_only_engine_errors_micropython(spec_dir, micropython):
+        _fuzz_script("micropython", spec_dir, DEFAULT_SEED + 1)
+
+    @pytest.mark.parametrize("interp", ["cpython", "micropython"])
+    def test_fuzzed_modules_raise_only_engine_errors_fast_tier(request, spec_dir, interp):
+        if interp == "micropython":
+            request.getfixturevalue("micropython")
+        if not hasattr(_engine(), "set_tier"):
+            pytest.skip("the fast tier is not available: mpwasi has no set_tier() yet")
+        _fuzz_script(interp, spec_dir, DEFAULT_SEED + 2, ["--tier=fast"])
 
 
 # ---------------------------------------------------------------- command line
@@ -523,6 +538,7 @@ def main(argv):
     per_file = PER_FILE
     only = None
     verbose = False
+    tier = None
     for a in argv:
         if a.startswith("--seed="):
             seed = int(a[7:])
@@ -534,11 +550,15 @@ def main(argv):
             per_file = max(per_file, only[1] + 1)
         elif a == "-v":
             verbose = True
+        elif a.startswith("--tier="):
+            tier = a[7:]
         else:
-            print("usage: test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [-v]")
+            print("usage: test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T] [-v]")
             return 2
     root = spec_run.spec_dir()
     w = _engine()
+    if tier is not None:
+        w.set_tier(tier)
     stats = fuzz(w, root, seed, per_file, only, print, verbose)
     print(stats.summary())
     return 1 if stats.failures else 0
