@@ -302,7 +302,6 @@ class FuncInfo:
         self.globals = m.globals
         self.nimp = m.n_imported_funcs
         self.codes = m.codes
-        self.names = m.func_names
 
 
 def _const_expr(v):
@@ -377,7 +376,7 @@ class Gen:
     def flush_refs(self, name, skip=-1):
         st = self.st
         for j in range(len(st)):
-            if j != skip and name in st[j].refs and st[j].expr != name:
+            if j != skip and name in st[j].refs:
                 self.materialize(j)
 
     def flush_eff(self):
@@ -639,10 +638,10 @@ class Gen:
         tpl = _FNUM[op]
         if arity == 2:
             b = self.pop()
-            a = self.pop()
             if op == 0xA3:
-                b = self.simple(b)
+                b = self.simple(b)      # (at its own height: it is read twice)
                 self.used.add("FDIV0")
+            a = self.pop()
             refs, eff, depth = self.combine((a, b))
             text = tpl.format(a.expr, b.expr)
         else:
