@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 
 from . import profiles
@@ -283,11 +284,17 @@ def cmd_run(args, debug=False):
             heap = "%d (the virtual board's, standing in for the %s profile's %d)" % (
                 heap, d.profile.name, d.profile.heap_bytes)
     if err.strip():
-        _err(err.rstrip().replace("\r\n", "\n"))
+        text = err.rstrip().replace("\r\n", "\n")
+        last = text.splitlines()[-1]
+        if re.match(r"(DecodeError|ValidationError|LinkError|Trap|WasmError): ", last):
+            text = "mpwasi: %s: %s" % (os.path.basename(args.module), last)   # the engine's own verdict
+        _err(text)
     if interrupted:
         _err("mpwasi: interrupted; the board is back at its REPL")
         return 130
-    if status == 137 or (status and (b"out of memory" in out.tail or b"MemoryError" in out.tail)):
+    said = out.tail + err.encode(errors="replace")
+    if status == 137 or ((status or status is None) and any(
+            m in said for m in (b"out of memory", b"MemoryError", b"too large for the available memory"))):
         need = wasm_memory_bytes(data)
         _err("mpwasi: the board ran out of memory: its heap is %s bytes%s" % (
             heap, "" if need is None else "; %s asks for %d bytes (%d pages) of linear memory"

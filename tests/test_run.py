@@ -142,3 +142,12 @@ def test_not_a_wasm_file_is_refused(sim, tmp_path):
     f.write_bytes(b"hello")
     r = mpwasi(sim, "run", "--port", sim.port, str(f))
     assert r.returncode == 2 and b"not a WebAssembly module" in r.stderr
+
+
+def test_module_the_engine_refuses_is_one_clear_line(sim, tmp_path):
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\1\0\0\0\x01\x05\x01\x60\x00")    # a type section cut short
+    r = mpwasi(sim, "run", "--port", sim.port, str(bad))
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert "mpwasi: bad.wasm: DecodeError: " in err and "Traceback" not in err
