@@ -447,6 +447,10 @@ def cmd_boards(args):
             detail.append("MicroPython %s" % r["micropython"])
         if r.get("heap"):
             detail.append("heap %d KB" % (r["heap"] // 1024))
+        if r["virtual"] and r["profile"]:
+            p = profiles.load_profile(r["profile"])
+            detail.append("standing in for %d KB of heap and %s floats (64-bit unix port, double floats)"
+                          % (p.heap_bytes // 1024, "single" if p.float_bits == 32 else "double"))
         if r["port"] or not r["virtual"]:
             detail.append("engine %s" % (r["engine"] or "not installed"))
         if r.get("state"):
