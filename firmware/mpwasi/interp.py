@@ -178,14 +178,34 @@ def _run(fn, s, fr, budget):
                 pc += 1
                 if x & 0x80:
                     x, pc = uleb(code, pc - 1)
+                # fused forms of the most frequent pairs (checked on the actual bytes, so a
+                # debugger's breakpoint byte in the middle turns the fusion off)
+                y = code[pc]
+                if y == 0x41:  # local.get x; i32.const c; i32.add
+                    c = code[pc + 1]
+                    if c < 0x80 and code[pc + 2] == 0x6A:
+                        push((s[fp + x] + (c if c < 0x40 else c | 0xFFFFFF80)) & M32)
+                        pc += 3
+                        continue
+                elif y == 0x20:  # local.get x; local.get y
+                    c = code[pc + 1]
+                    if c < 0x80:
+                        push(s[fp + x])
+                        push(s[fp + c])
+                        pc += 2
+                        continue
                 push(s[fp + x])
             elif op < 0x45:
                 if op >= 0x21:
                     if op == 0x41:  # i32.const
                         x = code[pc]
                         if x < 0x80:
-                            pc += 1
-                            push(x if x < 0x40 else x | 0xFFFFFF80)
+                            if code[pc + 1] == 0x6A:  # i32.const c; i32.add
+                                pc += 2
+                                s[-1] = (s[-1] + (x if x < 0x40 else x | 0xFFFFFF80)) & M32
+                            else:
+                                pc += 1
+                                push(x if x < 0x40 else x | 0xFFFFFF80)
                         else:
                             y = code[pc + 1]
                             if y < 0x80:
