@@ -210,11 +210,34 @@ def _binary(stream):
     return getattr(stream, "buffer", stream)
 
 
+def preopen_list(dirs):
+    """Normalise the preopens a caller may give: [(host, guest), ...], a dict {guest: host}
+    (as `--dir GUEST=HOST`), or strings "HOST" / "HOST::GUEST"."""
+    if not dirs:
+        return []
+    if isinstance(dirs, dict):
+        return [(dirs[g], g) for g in dirs]
+    if isinstance(dirs, str):
+        dirs = [dirs]
+    out = []
+    for d in dirs:
+        if isinstance(d, str):
+            if "::" in d:
+                i = d.index("::")
+                out.append((d[:i], d[i + 2:]))
+            else:
+                out.append((d, d))
+        else:
+            out.append((d[0], d[1]))
+    return out
+
+
 class Wasi:
     """A WASI context: `imports()` gives the `wasi_snapshot_preview1` functions bound to it.
 
     args: the whole argv (argv[0] included); env: dict or list of "K=V"; dirs: list of
-    (host_path, guest_name) preopened as fds 3, 4, ...; stdin/stdout/stderr: binary streams
+    (host_path, guest_name) preopened as fds 3, 4, ... (or a dict {guest: host}, or "HOST::GUEST"
+    strings; see preopen_list); stdin/stdout/stderr: binary streams
     (default: the process's)."""
 
     def __init__(self, args=(), env=None, dirs=None, stdin=None, stdout=None, stderr=None, fs=None):
@@ -240,7 +263,7 @@ class Wasi:
                    handle=_binary(stderr if stderr is not None else sys.stderr)),
         }
         fd = 3
-        for host, guest in dirs or ():
+        for host, guest in preopen_list(dirs):
             root = self.fs.root(host)
             self.fds[fd] = _Fd(FT_DIR, RIGHTS_DIR, RIGHTS_DIR | RIGHTS_FILE, path=root,
                                preopen=_to_bytes(guest))
