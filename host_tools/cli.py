@@ -61,12 +61,8 @@ def choose_target(args, ports=None, drives=None, note=_err):
         if running:
             return Target(port, profiles.load_profile(running[0]["board"]), True,
                           "virtual board (%s profile) on %s" % (running[0]["board"], port))
-        profile = profiles.load_profile(board) if board else None
-        if profile is None:
-            for b in _detect(ports, drives):
-                if b.port == port and b.profile:
-                    profile = profiles.load_profile(b.profile)
-        return Target(port, profile, False, port)
+        # No USB scan here: the board itself says what it is (sys.implementation) when asked.
+        return Target(port, profiles.load_profile(board) if board else None, False, port)
     if not getattr(args, "virtual", False):
         found = _detect(ports, drives)
         serial_boards = [b for b in found if b.state == "micropython" and not b.drive]
