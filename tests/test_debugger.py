@@ -344,3 +344,18 @@ def test_command_api_answers_one_command_at_a_time():
         with pytest.raises(debugger.DebugError) as e:
             d.command(bad)
         assert str(e.value) == message
+
+
+@pytest.mark.parametrize("tier", ["fast", "auto"])
+def test_the_debugger_keeps_its_instance_in_the_interpreter_whatever_the_tier(tier):
+    import mpwasi
+    from mpwasi import compile as fast_tier
+    before = fast_tier.get_tier()
+    mpwasi.set_tier(tier)
+    try:
+        t = Debugger(DEBUGME, args=["22"]).script(["break scale", "run", "set local 1 10",
+                                                    "continue", "quit"])
+    finally:
+        mpwasi.set_tier(before)
+    assert "breakpoint 1, hit 1\nscale @ " in t
+    assert "scale(17711, 3) = 177110\n" in t

@@ -280,7 +280,15 @@ class Debugger:
         imports = self.wasi.imports()
         self._room = None
         gc_collect()
-        self.inst = mpwasi.Instance(module, imports, self.limits)
+        # the interpreter only: a fast-tier hook (compile.py) would replace the functions with
+        # compiled Python, which breakpoints and stepping cannot see
+        from . import runtime
+        fast = getattr(runtime, "instance_hook", None)
+        runtime.instance_hook = None
+        try:
+            self.inst = mpwasi.Instance(module, imports, self.limits)
+        finally:
+            runtime.instance_hook = fast
         self.nimp = module._m.n_imported_funcs
         for f in self.inst.funcs[self.nimp:]:
             f.code = self.code
