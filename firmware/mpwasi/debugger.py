@@ -265,6 +265,9 @@ class Debugger:
     # ------------------------------------------------------------------ loading
     def _load(self):
         import mpwasi
+        if getattr(self, "inst", None) is not None:  # again: free the last run's instance first
+            self.wasi.close()
+            self.inst = self.wasi = None
         stdin, stdout, stderr = self.stdio
         if stdin is None and self._polls_console():
             import io
