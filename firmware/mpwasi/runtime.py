@@ -324,9 +324,11 @@ class Module:
     """A decoded and validated module."""
 
     def __init__(self, data):
-        if isinstance(data, (bytearray, memoryview)):
+        # a bytearray is used as it is (no copy: on a board the module bytes are the largest
+        # thing the engine holds); the caller must not change it afterwards
+        if isinstance(data, memoryview):
             data = bytes(data)
-        if not isinstance(data, bytes):
+        if not isinstance(data, (bytes, bytearray)):
             raise TypeError("Module expects bytes")
         try:
             m = binary.decode(data)
