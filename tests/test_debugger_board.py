@@ -97,3 +97,10 @@ def test_ctrl_c_on_the_host_stops_the_program_on_the_board(sim):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_local_option_runs_the_prompt_in_this_process():
+    r = subprocess.run(CLI + ["debug", "--local", DEBUGME, "--", "4"], input="break scale\nrun\nfinish\nquit\n",
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert "scale returned 9\nmain @ " in r.stdout
