@@ -16,9 +16,30 @@ from . import numeric
 
 
 def run(path, args=(), env=None, dirs=None, limits=None, **kw):
-    """Run a WASI command module (a path or its bytes); return its exit status."""
+    """Run a WASI command module (a path or its bytes); return its exit status.
+
+    aot=True (default): an ahead-of-time compiled `<stem>_<hash16>.mpy` next to the module
+    (host_tools/aot.py) whose hash matches is used for the fast tier."""
+    if kw.pop("aot", True) and isinstance(path, str) and _aot_beside(path):
+        from .compile import find_aot
+        find_aot(path)
     from . import wasi
     return wasi.run(path, args=args, env=env, dirs=dirs, limits=limits, **kw)
+
+
+def _aot_beside(path):
+    import os
+    i = path.rfind("/")
+    stem = path[i + 1:]
+    stem = stem[:-5] if stem.endswith(".wasm") else stem
+    try:
+        names = os.listdir(path[:i] if i > 0 else ("/" if i == 0 else "."))
+    except OSError:
+        return False
+    for n in names:
+        if n.startswith(stem + "_") and n.endswith(".mpy"):
+            return True
+    return False
 
 
 def set_tier(name):

@@ -33,12 +33,11 @@ MICROPYTHON = sys.implementation.name == "micropython"
 if MICROPYTHON:
     _BOARD = sys.platform not in ("linux", "darwin", "windows", "win32")
     NEST = 12 if _BOARD else 40
-    MAX_LOOPS = 1000
-    MAX_INDENT = 1000
 else:
     NEST = 200
-    MAX_LOOPS = 18      # CPython: at most 20 statically nested loop/try blocks
-    MAX_INDENT = 95     # CPython: at most 100 levels of indentation
+# how deeply generated code may nest: (loops, indentation) for MicroPython and CPython (at most 20
+# statically nested loop/try blocks and 100 levels of indentation)
+NESTING = {True: (1000, 1000), False: (18, 95)}
 
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
@@ -316,6 +315,9 @@ class Gen:
         # f64 values as Python floats: only where the host float is an IEEE double
         self.fdom = (numeric.HOST_DOUBLE and not numeric.SOFT) if fdom is None else fdom
         self.consts = {}
+        self.max_loops, self.max_indent = NESTING[bool(mp)]
+        self.decorator = None   # e.g. "@micropython.native" (ahead-of-time modules)
+        self.module_consts = False  # f64 constants are defined by the caller (not before the def)
         self.idx = idx
         self.code = code
         self.mp = mp
@@ -338,7 +340,7 @@ class Gen:
 
     # ---- output
     def emit(self, ind, text):
-        if ind > MAX_INDENT:
+        if ind > self.max_indent:
             raise Unsupported("nesting too deep for this Python")
         self.lines.append("    " * ind + text)
 
@@ -560,8 +562,8 @@ class Gen:
                     n += 1
             if n > deepest:
                 deepest = n
-        if deepest > MAX_LOOPS:
-            raise Unsupported("more than %d nested loops" % MAX_LOOPS)
+        if deepest > self.max_loops:
+            raise Unsupported("more than %d nested loops" % self.max_loops)
 
     def operand(self, e):
         """An operand's expression as bits (f64 floats are converted)."""
@@ -1074,6 +1076,8 @@ class Gen:
         idx = self.idx
         params = ["l%d" % i for i in range(self.nparams)]
         head = ["def f%d(%s):" % (idx, ", ".join(params + ["d"]))]
+        if self.decorator:
+            head.insert(0, self.decorator)
         head.append("    if d > LIM:")
         head.append("        return DEEP(FN%d, (%s), d)" % (
             idx, "".join([p + ", " for p in params])))
@@ -1096,7 +1100,7 @@ class Gen:
         tail = [
             "    except Trap as e:",
             "        TB(e, %d)" % idx,
-            "        raise",
+            "        raise e",
             "    except MEMERR:",
             "        raise OOB(%d)" % idx,
             "    except RecursionError:",
@@ -1104,6 +1108,8 @@ class Gen:
         ]
         self.used.add("FN%d" % idx)
         pre = []
+        if self.module_consts:
+            return "\n".join(head + self.lines + tail) + "\n"
         for name in sorted(self.consts):
             self.used.add("BQ")
             pre.append("%s = BQ(%d)" % (name, self.consts[name]))
@@ -1249,11 +1255,20 @@ class State:
         maxd = self.limits.max_call_depth
         self.maxd = maxd if maxd is not None else _UNLIMITED_DEPTH
         self.ns = self.namespace()
+        if aot is not None:
+            aot._init()
+            for idx in aot.FUNCS:
+                self.done.add(idx)
+                self.compiled += 1
+                F = inst.funcs[idx]
+                if F.host is None:
+                    F.host = Fast(self, F)
 
     # ---- the namespace
     def namespace(self):
         inst = self.inst
-        ns = {}
+        # an ahead-of-time module: its globals are the namespace
+        ns = {} if self.aot is None else self.aot.__dict__
         ns["LIM"] = NEST if NEST < self.maxd else self.maxd
         ns["Trap"] = Trap
         ns["RecursionError"] = RecursionError
@@ -1284,7 +1299,8 @@ class State:
             F = funcs[i]
             ns["FN%d" % i] = F
             if F.inst is inst and F.host is None and F.code is not None:
-                ns["f%d" % i] = self._stub(i)
+                if self.aot is None or i not in self.aot.FUNCS:
+                    ns["f%d" % i] = self._stub(i)
             else:
                 ns["f%d" % i] = self._foreign(F)
         self._helpers(ns)
@@ -1532,8 +1548,77 @@ def state_of(inst):
 
 
 def _on_instance(inst):
+    if AOT:
+        mod = AOT.get(module_hash(inst.module.data))
+        if mod is not None and getattr(inst, "fast_state", None) is None:
+            inst.fast_state = State(inst, mod)
     if TIER == "fast":
         state_of(inst).install_all()
+
+
+# ---------------------------------------------------------------- ahead-of-time modules
+
+AOT_FORMAT = 1
+AOT = {}            # module hash -> loaded ahead-of-time module
+
+
+def module_hash(data):
+    """The hex SHA-256 of a module's bytes (what an ahead-of-time module is keyed by)."""
+    import hashlib
+    h = hashlib.sha256(data).digest()
+    return "".join(["%02x" % b for b in h])
+
+
+def aot_name(stem, digest):
+    """The file name (without .mpy) of the ahead-of-time module of `stem`.wasm."""
+    return "%s_%s" % (stem, digest[:16])
+
+
+def use_aot(mod):
+    """Register a loaded ahead-of-time module: instances of the module with its hash use it."""
+    if getattr(mod, "FORMAT", None) != AOT_FORMAT:
+        raise ValueError("not an mpwasi ahead-of-time module (format %r, want %d)" % (
+            getattr(mod, "FORMAT", None), AOT_FORMAT))
+    if mod.FDOM and not (numeric.HOST_DOUBLE and not numeric.SOFT):
+        raise ValueError("this ahead-of-time module needs double-precision floats")
+    AOT[mod.HASH] = mod
+    from . import runtime
+    runtime.instance_hook = _on_instance
+
+
+def load_aot(directory, name):
+    """Import the ahead-of-time module `name` from `directory`, as a fresh module object."""
+    sys.path.insert(0, directory)
+    try:
+        mod = __import__(name)
+    finally:
+        sys.path.pop(0)
+        if name in sys.modules:
+            del sys.modules[name]  # the next import makes a new module (its globals are per instance)
+    return mod
+
+
+def find_aot(path):
+    """If `<stem>_<hash16>.mpy` for the module file at `path` sits next to it, load and register it.
+    -> the module, or None."""
+    i = path.rfind("/")
+    directory = path[:i] if i > 0 else ("/" if i == 0 else ".")
+    stem = path[i + 1:]
+    if stem.endswith(".wasm"):
+        stem = stem[:-5]
+    with open(path, "rb") as f:
+        digest = module_hash(f.read())
+    name = aot_name(stem, digest)
+    import os
+    try:
+        os.stat(directory + "/" + name + ".mpy")
+    except OSError:
+        return None
+    mod = load_aot(directory, name)
+    if getattr(mod, "HASH", None) != digest:
+        return None
+    use_aot(mod)
+    return mod
 
 
 def _on_hot(F):
