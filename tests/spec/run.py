@@ -18,7 +18,7 @@ Options:
   --times            append each script's run time to its line
   --list             only count the commands (no engine needed): countable and skipped per script
 
-Output: one line per script, `name: P passed, F failed, S skipped`; then `messages: ...` (how many
+Output: one line per script, `name: P passed, F failed, S skipped`; then `message mismatches: ...` (how many
 error messages did not match the spec's wording; reported, never a failure); the last line is exactly
 `spec: N passed, N failed, N skipped`. Exit status 1 if any command failed, 2 on a usage error.
 
@@ -687,7 +687,7 @@ def main(argv):
             break
     if _clock:
         print("time: %.1fs" % (_clock() - t_start))
-    print("messages: %d mismatched of %d checked" % (msg_mismatched, msg_checked))
+    print("message mismatches: %d of %d checked" % (msg_mismatched, msg_checked))
     print("spec: %d passed, %d failed, %d skipped" % (total_p, total_f, total_s))
     return 1 if total_f else 0
 
