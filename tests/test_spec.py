@@ -250,8 +250,9 @@ class Batch:
                 # The process ended before reporting this script: blame it, go on with the rest.
                 culprit = remaining.pop(0)
                 tail = "\n".join((out.strip().splitlines() + err.strip().splitlines())[-25:])
-                results[culprit] = {"crash": "runner exited with status %s before finishing %s:\n%s"
-                                             % (proc.returncode, culprit, tail),
+                results[culprit] = {"crash": "runner exited with status %s before finishing %s (rerun: %s)\n%s"
+                                             % (proc.returncode, culprit, " ".join(self.command([culprit])),
+                                                tail),
                                     "details": details.get(culprit, [])}
 
 
