@@ -257,9 +257,10 @@ def read_const_expr(r):
     e = r.byte()
     if e != 0x0B:
         # more than one instruction: not a valid constant expression (validation error), but
-        # still consume it so decoding can go on.
+        # still consume it so decoding can go on. Two constants are a type mismatch (-1);
+        # anything else is not a constant instruction (-2).
         skip_const_tail(r, e)
-        return (-1, None)
+        return (-1 if e in (0x41, 0x42, 0x43, 0x44, 0x23, 0xD0, 0xD2) else -2, None)
     return (op, v)
 
 

@@ -134,7 +134,8 @@ class Memory:
             if len(data) < want:
                 data.extend(bytes(want - len(data)))
         except MemoryError:
-            del self.data[old_len:]
+            if len(self.data) > old_len:
+                self.data[old_len:] = b""  # (MicroPython's bytearray has no slice deletion)
             return -1
         self.pages = new
         return old
