@@ -14,7 +14,10 @@ PROGRAMS = os.path.join(BENCH, "programs")
 DRIVER = os.path.join(BENCH, "driver.py")
 
 _BENCH_LINE = re.compile(r"^BENCH load=([0-9.]+) run=([0-9.]+) status=(-?\d+)"
-                         r" cpu_load=(-?[0-9.]+) cpu_run=(-?[0-9.]+)\s*$", re.M)
+                         r" cpu_load=(-?[0-9.]+) cpu_run=(-?[0-9.]+)"
+                         r" compile=([0-9.]+) cpu_compile=(-?[0-9.]+)\s*$", re.M)
+_FAST_LINE = re.compile(r"^FAST compiled=(\d+) fallbacks=(\d+)\s*$", re.M)
+_FALLBACK_LINE = re.compile(r"^FALLBACK (\d+) (.*)$", re.M)
 CLOCKS = ("cpu", "wall")
 
 
@@ -47,12 +50,16 @@ class Measurement:
     load/run are wall-clock seconds, cpu_load/cpu_run CPU seconds (None when unknown)."""
 
     def __init__(self, stdout="", load=None, run=None, status=None, error=None, cpu_load=None,
-                 cpu_run=None):
+                 cpu_run=None, compile=None, cpu_compile=None):
         self.stdout = stdout
         self.load = load
         self.run = run
         self.cpu_load = cpu_load
         self.cpu_run = cpu_run
+        self.compile = compile
+        self.cpu_compile = cpu_compile
+        self.compiled = None    # fast tier: functions compiled
+        self.fallbacks = {}     # fast tier: function index -> why it stays in the interpreter
         self.status = status
         self.error = error
 
@@ -67,8 +74,12 @@ class Measurement:
         return getattr(self, ("cpu_" if clock == "cpu" else "") + kind)
 
     def to_json(self):
-        return {"load": self.load, "run": self.run, "cpu_load": self.cpu_load,
-                "cpu_run": self.cpu_run, "status": self.status, "error": self.error}
+        doc = {"load": self.load, "run": self.run, "cpu_load": self.cpu_load,
+               "cpu_run": self.cpu_run, "status": self.status, "error": self.error}
+        if self.compiled is not None:
+            doc.update(compile=self.compile, cpu_compile=self.cpu_compile, compiled=self.compiled,
+                       fallbacks=self.fallbacks)
+        return doc
 
 
 def run_driver(cmd, timeout, env=None):
@@ -82,10 +93,18 @@ def run_driver(cmd, timeout, env=None):
         # MicroPython prints an uncaught exception's traceback on stdout, CPython on stderr
         lines = p.stderr.strip().splitlines() or p.stdout.strip().splitlines() or ["(no output)"]
         return Measurement(stdout=p.stdout, error="exit %d: %s" % (p.returncode, lines[-1][:160]))
-    load, run, status, cpu_load, cpu_run = found[-1]
+    load, run, status, cpu_load, cpu_run, comp, cpu_comp = found[-1]
+
+    def cpu(v):
+        return float(v) if float(v) >= 0 else None
+
     m = Measurement(stdout=p.stdout, load=float(load), run=float(run), status=int(status),
-                    cpu_load=float(cpu_load) if float(cpu_load) >= 0 else None,
-                    cpu_run=float(cpu_run) if float(cpu_run) >= 0 else None)
+                    cpu_load=cpu(cpu_load), cpu_run=cpu(cpu_run), compile=float(comp),
+                    cpu_compile=cpu(cpu_comp))
+    fast = _FAST_LINE.findall(p.stderr)
+    if fast:
+        m.compiled = int(fast[-1][0])
+        m.fallbacks = {int(i): why.strip() for i, why in _FALLBACK_LINE.findall(p.stderr)}
     if m.status != 0:
         m.error = "program exit status %d" % m.status
     return m

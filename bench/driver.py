@@ -13,10 +13,11 @@ PROGRAM is a name in bench/programs (fib, sieve, ..., bigmodule); SIZE is its ar
 The program's standard output goes to this process's standard output, unchanged, so that
 bench/run.py can compare the outputs of all runtimes. The last line on standard error is
 the measurement:
-    BENCH load=<s> run=<s> status=<exit status> cpu_load=<s> cpu_run=<s>
+    BENCH load=<s> run=<s> status=<exit status> cpu_load=<s> cpu_run=<s> compile=<s> cpu_compile=<s>
 (wall-clock times, then the same as CPU time of this process: time.process_time on CPython,
 /proc/self/schedstat on MicroPython; -1 where there is no CPU clock), where `load` is decode + validate + instantiate (for wasmtime: compile + instantiate; for
-mpwasi: see _run_mpwasi) and `run` is the call of `_start` (for `python`: the kernel call).
+mpwasi: see _run_mpwasi), `run` is the call of `_start` (for `python`: the kernel call) and
+`compile` is mpwasi's fast tier compiling the module's functions (--tier fast; else 0).
 
 This file runs unchanged on CPython and MicroPython (no os.path, no f-strings needed).
 """
@@ -93,12 +94,17 @@ def program_path(name):
 
 
 # Each _run_* returns (exit status, load seconds, run seconds, the program's output or None
-# when the runtime wrote it to sys.stdout itself).
+# when the runtime wrote it to sys.stdout itself). Times are (wall, CPU) pairs.
+
+# mpwasi's fast tier: the time to compile every function of the module before `_start`
+COMPILE = [(0.0, 0.0)]
 
 def _run_mpwasi(path, argv, tier=None, softfloat=False):
     """mpwasi: what mpwasi.run() does, in its steps, so that `load` (mpwasi.Module: decode +
     validate; mpwasi.Instance with the WASI imports: instantiate) and `run` (the `_start`
-    call) are timed apart."""
+    call) are timed apart. With the fast tier, every function is compiled to Python between
+    the two (timed as COMPILE), so that `run` is execution only; the tier's coverage goes to
+    stderr as `FAST compiled=N fallbacks=M` and one `FALLBACK <function> <reason>` line each."""
     if FIRMWARE not in sys.path:
         sys.path.insert(0, FIRMWARE)
     import mpwasi
@@ -116,6 +122,8 @@ def _run_mpwasi(path, argv, tier=None, softfloat=False):
     instance = mpwasi.Instance(module, context.imports())
     load = since(t0)
     del module, data
+    if tier == "fast":
+        _compile_all(instance)
     start = instance.exports["_start"]
     status = 0
     t0 = now()
@@ -126,6 +134,18 @@ def _run_mpwasi(path, argv, tier=None, softfloat=False):
     run = since(t0)
     context.close()
     return status, load, run, None
+
+
+def _compile_all(instance):
+    from mpwasi import compile as fast
+
+    t0 = now()
+    fast.state_of(instance).compile_all()
+    COMPILE[0] = since(t0)
+    compiled, fallbacks = fast.report(instance)
+    sys.stderr.write("FAST compiled=%d fallbacks=%d\n" % (compiled, len(fallbacks)))
+    for idx in sorted(fallbacks):
+        sys.stderr.write("FALLBACK %d %s\n" % (idx, fallbacks[idx]))
 
 
 def _run_pywasm(path, argv):
@@ -238,9 +258,15 @@ def main(argv):
         sys.stdout.write(out)
     if hasattr(sys.stdout, "flush"):
         sys.stdout.flush()
-    sys.stderr.write("BENCH load=%.6f run=%.6f status=%d cpu_load=%.6f cpu_run=%.6f\n" % (
-        load[0], run[0], status or 0, -1.0 if load[1] is None else load[1],
-        -1.0 if run[1] is None else run[1]))
+    comp = COMPILE[0]
+    sys.stderr.write("BENCH load=%.6f run=%.6f status=%d cpu_load=%.6f cpu_run=%.6f"
+                     " compile=%.6f cpu_compile=%.6f\n" % (
+                         load[0], run[0], status or 0, _or_minus1(load[1]), _or_minus1(run[1]),
+                         comp[0], _or_minus1(comp[1])))
+
+
+def _or_minus1(v):
+    return -1.0 if v is None else v
 
 
 if __name__ == "__main__":

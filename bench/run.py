@@ -283,6 +283,7 @@ def render(runner, report, out):
         out.write("\nRatios of times (below 1: mpwasi is faster; 'geomean' is over the compute"
                   " benchmarks)\n\n")
         benchlib.print_table(["ratio"] + list(report) + ["geomean"], ratio_rows, out)
+    render_fast_tier(runner, report, out)
     if runner.unavailable:
         out.write("\nNot run:\n")
         for r, why in runner.unavailable.items():
@@ -298,9 +299,44 @@ def render(runner, report, out):
             out.write("  " + f + "\n")
     if "native" in runtimes:
         out.write("\n(native times include starting the process, about 1 ms.)\n")
-    if runner.clock == "cpu":
-        out.write("(mpwasi-fast times include compiling each function to Python before it first"
-                  " runs.)\n")
+    if any(r.endswith("-fast") for r in runtimes):
+        out.write("(mpwasi-fast: every function is compiled to Python after instantiation and"
+                  " before _start; the compile time is in the fast-tier table, not in the run.)\n")
+
+
+FAST_RUNTIMES = [("mpwasi-fast", "CPython"), ("mpwasi-mp-fast", "MicroPython")]
+
+
+def render_fast_tier(runner, report, out):
+    """The fast tier's compile time and coverage (functions left to the interpreter, and why)."""
+    present = [(r, label) for r, label in FAST_RUNTIMES if r in runner.runtimes]
+    if not present:
+        return
+    unit = "CPU ms" if runner.clock == "cpu" else "ms"
+    headers = ["benchmark"]
+    for _r, label in present:
+        headers += ["%s compile (%s)" % (label, unit), "compiled", "fallbacks"]
+    rows = []
+    reasons = {}  # (interpreter, reason) -> [program/function, ...]
+    for name, entry in report.items():
+        row = [name]
+        for r, label in present:
+            m = entry["results"].get(r)
+            if m is None or not m.ok or m.compiled is None:
+                row += ["-", "-", "-"]
+                continue
+            row += [benchlib.fmt_ms(m.time("compile", runner.clock)), str(m.compiled),
+                    str(len(m.fallbacks))]
+            for idx, why in m.fallbacks.items():
+                reasons.setdefault((label, why), []).append("%s:f%d" % (entry["program"], idx))
+        rows.append(row)
+    out.write("\nFast tier: compiling the whole module (libc included) before _start, and its"
+              " coverage\n\n")
+    benchlib.print_table(headers, rows, out)
+    if reasons:
+        out.write("\nFunctions left to the interpreter, and why:\n")
+        for (label, why), where in sorted(reasons.items()):
+            out.write("  %s: %s -- %s\n" % (label, why, ", ".join(where)))
 
 
 def indent(text):
