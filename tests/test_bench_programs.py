@@ -269,3 +269,20 @@ def test_heap_probe_reports_running_out_of_heap_as_a_failure():
                        cwd=REPO)
     assert p.returncode == 1
     assert "HEAP free=" not in p.stdout
+
+
+def test_run_py_reports_the_fast_tier_compile_time_and_coverage():
+    import json
+
+    if not engine_has("set_tier"):
+        pytest.skip("the engine has no fast tier yet (mpwasi.set_tier)")
+    pytest.importorskip("wasmtime", reason="wasmtime is not installed")
+    p = run_tool([os.path.join(BENCH, "run.py"), "--quick", "--only", "fib",
+                  "--runtimes", "mpwasi-fast,wasmtime", "--json"])
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    fast = json.loads(p.stdout)["benchmarks"]["fib"]["results"]["mpwasi-fast"]
+    assert fast["error"] is None
+    assert fast["compiled"] > 0 and fast["cpu_compile"] > 0
+    assert isinstance(fast["fallbacks"], dict)
+    for why in fast["fallbacks"].values():
+        assert why  # every function left to the interpreter says why
