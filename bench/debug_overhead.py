@@ -14,7 +14,7 @@ repeats the plain run after the debugger was used, to show that having had a deb
 afterwards. The run times exclude loading (decode, validate, instantiate), which the debugger does
 the same way. Each figure is the best of --repeat runs, each in a fresh process (MicroPython's speed
 depends on the state of its heap, so runs in one process disturb each other), plain and debugged
-interleaved; CPython's figure is CPU time, MicroPython's wall time.
+interleaved; CPython's figure is CPU time, MicroPython's wall time (with gc.threshold(100000)).
 """
 import sys
 
@@ -68,6 +68,12 @@ def _debugged(path, size):
 
 
 def worker(mode, name, size):
+    if sys.implementation.name == "micropython":
+        # collect every 100 KB allocated, as a board's small heap does: with the unix port's large
+        # heap and no collection, allocation walks fresh memory and run times vary up to 3-4x with
+        # unrelated things (the fuel slice among them)
+        import gc
+        gc.threshold(100000)
     repo = __file__.rsplit("/", 2)[0] if __file__.count("/") >= 2 else ".."
     path = repo + "/bench/programs/" + name + ".wasm"
     if mode == "plain":
