@@ -8,8 +8,7 @@ Under the debugger the functions run over a patchable bytearray of the module an
 hands the debugger a fuel slice every debugger.SLICE loop iterations or calls (to look for Ctrl-C);
 the target is at most 1.5x the plain time. "sliced" is the plain run with the debugger's fuel slice
 (interp.SLICE = debugger.SLICE) and no debugger: the second ratio is the cost of the debugger's
-hook and patchable code alone. (On the MicroPython unix port a small slice by itself makes some
-loop-heavy programs several times faster; the first ratio then drops below 1.) "plain after"
+hook and patchable code alone. "plain after"
 repeats the plain run after the debugger was used, to show that having had a debugger costs nothing
 afterwards. The run times exclude loading (decode, validate, instantiate), which the debugger does
 the same way. Each figure is the best of --repeat runs, each in a fresh process (MicroPython's speed

@@ -359,3 +359,14 @@ def test_the_debugger_keeps_its_instance_in_the_interpreter_whatever_the_tier(ti
         mpwasi.set_tier(before)
     assert "breakpoint 1, hit 1\nscale @ " in t
     assert "scale(17711, 3) = 177110\n" in t
+
+
+def test_overhead_bench_worker_runs_each_mode_under_both_interpreters(micropython):
+    bench = os.path.join(REPO, "bench", "debug_overhead.py")
+    env = dict(os.environ, PYTHONPATH=FIRMWARE)
+    for mode in ("plain", "sliced", "debug", "after"):
+        r = subprocess.run([sys.executable, bench, "--worker", mode, "fib", "10"], capture_output=True,
+                           text=True, env=env, timeout=120)
+        assert re.match(r"OVERHEAD %s=[0-9.]+\n$" % mode, r.stdout), r.stdout + r.stderr
+        r = run_micropython([bench, "--worker", mode, "fib", "10"], path=(FIRMWARE,), timeout=120)
+        assert re.match(r"OVERHEAD %s=[0-9.]+\n$" % mode, r.stdout), r.stdout + r.stderr
