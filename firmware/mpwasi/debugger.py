@@ -378,8 +378,7 @@ class Debugger:
                     break
                 action = self._prompt()
         finally:
-            if self.status == "loaded" or self.status == "exited":
-                self.wasi.close()
+            self.wasi.close()
         return self.exit_code
 
     def _run_program(self, action):
@@ -388,6 +387,7 @@ class Debugger:
             self.write("error: the module has no _start function\n")
             return
         self.status = "running"
+        self.interrupted = False
         self.goal = ()
         self.goal_depth = NOWHERE
         if (action == "step" or action == "next") and start.host is None:
@@ -448,8 +448,8 @@ class Debugger:
             self._poller = select.poll()
             self._poller.register(sys.stdin, select.POLLIN)
             kbd = None
-            if sys.platform not in ("linux", "darwin"):
-                import micropython
+            if sys.implementation.name == "micropython" and sys.platform not in ("linux", "darwin"):
+                import micropython  # a board: Ctrl-C reaches stdin as a byte
                 micropython.kbd_intr(-1)
                 kbd = micropython
 
