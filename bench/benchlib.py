@@ -17,7 +17,7 @@ _BENCH_LINE = re.compile(r"^BENCH load=([0-9.]+) run=([0-9.]+) status=(-?\d+)"
                          r" cpu_load=(-?[0-9.]+) cpu_run=(-?[0-9.]+)"
                          r" compile=([0-9.]+) cpu_compile=(-?[0-9.]+)\s*$", re.M)
 _FAST_LINE = re.compile(r"^FAST compiled=(\d+) fallbacks=(\d+)\s*$", re.M)
-_FALLBACK_LINE = re.compile(r"^FALLBACK (\d+) (.*)$", re.M)
+_FALLBACK_LINE = re.compile(r"^FALLBACK (\S+) (.*)$", re.M)
 CLOCKS = ("cpu", "wall")
 
 
@@ -59,7 +59,7 @@ class Measurement:
         self.compile = compile
         self.cpu_compile = cpu_compile
         self.compiled = None    # fast tier: functions compiled
-        self.fallbacks = {}     # fast tier: function index -> why it stays in the interpreter
+        self.fallbacks = {}     # fast tier: function name -> why it stays in the interpreter
         self.status = status
         self.error = error
 
@@ -104,7 +104,7 @@ def run_driver(cmd, timeout, env=None):
     fast = _FAST_LINE.findall(p.stderr)
     if fast:
         m.compiled = int(fast[-1][0])
-        m.fallbacks = {int(i): why.strip() for i, why in _FALLBACK_LINE.findall(p.stderr)}
+        m.fallbacks = {name: why.strip() for name, why in _FALLBACK_LINE.findall(p.stderr)}
     if m.status != 0:
         m.error = "program exit status %d" % m.status
     return m

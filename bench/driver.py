@@ -104,7 +104,8 @@ def _run_mpwasi(path, argv, tier=None, softfloat=False):
     validate; mpwasi.Instance with the WASI imports: instantiate) and `run` (the `_start`
     call) are timed apart. With the fast tier, every function is compiled to Python between
     the two (timed as COMPILE), so that `run` is execution only; the tier's coverage goes to
-    stderr as `FAST compiled=N fallbacks=M` and one `FALLBACK <function> <reason>` line each."""
+    stderr as `FAST compiled=N fallbacks=M` and one `FALLBACK <function name> <reason>` line
+    each."""
     if FIRMWARE not in sys.path:
         sys.path.insert(0, FIRMWARE)
     import mpwasi
@@ -145,7 +146,8 @@ def _compile_all(instance):
     compiled, fallbacks = fast.report(instance)
     sys.stderr.write("FAST compiled=%d fallbacks=%d\n" % (compiled, len(fallbacks)))
     for idx in sorted(fallbacks):
-        sys.stderr.write("FALLBACK %d %s\n" % (idx, fallbacks[idx]))
+        name = getattr(instance.funcs[idx], "name", None) or "f%d" % idx
+        sys.stderr.write("FALLBACK %s %s\n" % (name, fallbacks[idx]))
 
 
 def _run_pywasm(path, argv):

@@ -317,7 +317,7 @@ def render_fast_tier(runner, report, out):
     for _r, label in present:
         headers += ["%s compile (%s)" % (label, unit), "compiled", "fallbacks"]
     rows = []
-    reasons = {}  # (interpreter, reason) -> [program/function, ...]
+    reasons = {}  # (interpreter, reason) -> [function name, ...]
     for name, entry in report.items():
         row = [name]
         for r, label in present:
@@ -327,8 +327,10 @@ def render_fast_tier(runner, report, out):
                 continue
             row += [benchlib.fmt_ms(m.time("compile", runner.clock)), str(m.compiled),
                     str(len(m.fallbacks))]
-            for idx, why in m.fallbacks.items():
-                reasons.setdefault((label, why), []).append("%s:f%d" % (entry["program"], idx))
+            for func, why in sorted(m.fallbacks.items()):
+                where = reasons.setdefault((label, why), [])
+                if func not in where:
+                    where.append(func)
         rows.append(row)
     out.write("\nFast tier: compiling the whole module (libc included) before _start, and its"
               " coverage\n\n")
