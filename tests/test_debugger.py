@@ -370,3 +370,53 @@ def test_overhead_bench_worker_runs_each_mode_under_both_interpreters(micropytho
         assert re.match(r"OVERHEAD %s=[0-9.]+\n$" % mode, r.stdout), r.stdout + r.stderr
         r = run_micropython([bench, "--worker", mode, "fib", "10"], path=(FIRMWARE,), timeout=120)
         assert re.match(r"OVERHEAD %s=[0-9.]+\n$" % mode, r.stdout), r.stdout + r.stderr
+
+
+LOOP_FIRST_WAT = """
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  ;; its body starts with `loop`: the loop branches back to the function's first instruction
+  (func $count (param $n i32) (result i32) (local $i i32)
+    (loop $again
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i))
+  (func $twice (param $n i32) (result i32)
+    (i32.add (call $count (local.get $n)) (call $count (local.get $n))))
+  (func (export "_start")
+    (drop (call $count (i32.const 5)))
+    (drop (call $twice (i32.const 3)))
+    (drop (call $count (i32.const 4)))))
+"""
+
+
+@pytest.fixture(scope="module")
+def loop_first(tmp_path_factory):
+    import shutil
+    if shutil.which("wat2wasm") is None:
+        pytest.skip("wat2wasm (wabt) is not installed")
+    d = tmp_path_factory.mktemp("loopfirst")
+    (d / "loopfirst.wat").write_text(LOOP_FIRST_WAT)
+    subprocess.run(["wat2wasm", "--debug-names", "-o", str(d / "loopfirst.wasm"), str(d / "loopfirst.wat")],
+                   check=True)
+    return str(d / "loopfirst.wasm")
+
+
+def test_function_breakpoint_counts_calls_not_turns_of_a_loop_at_its_start(loop_first, micropython):
+    d = Debugger(loop_first)
+    start = [f for f in d.inst.funcs if f.name == "count"][0].start
+    # breakpoint 2, on the loop's first instruction, counts every turn (and never stops)
+    commands = ["break count", "break 0x%x =1000" % (start + 2), "run", "locals", "continue", "bt 2",
+                "finish", "continue", "continue", "locals", "continue", "info", "quit"]
+    t = d.script(commands)
+    # 15 turns of the loop in 4 calls: the function's breakpoint stops at the 4 calls
+    assert t.count("breakpoint 1, hit") == 4 and "breakpoint 1, hit 4\n" in t
+    assert "1  count @ 0x%x  hits 4\n" % start in lines_after(t, "info")
+    assert "2  count @ 0x%x  hits 15  only hit 1000\n" % (start + 2) in lines_after(t, "info")
+    assert "count returned 3\ntwice @ " in t
+    assert outputs(t, "locals") == ["l0  param i32 = 5\nl1  i32 = 0\n", "l0  param i32 = 4\nl1  i32 = 0\n"]
+    r = run_micropython(["-c", "from mpwasi.debugger import Debugger\nimport sys\n"
+                         "sys.stdout.write(Debugger(%r).script(%r))\n" % (loop_first, commands)],
+                        path=(FIRMWARE,), timeout=120)
+    assert r.stdout == t, r.stdout + r.stderr

@@ -78,6 +78,7 @@ class Breakpoint:
         self.offsets = offsets
         self.cond = cond  # (">=" | "==" | "%", n)
         self.hits = 0
+        self.entry_of = None  # a function whose body starts with `loop`: count entries only
 
     def due(self):
         kind, n = self.cond
@@ -260,6 +261,8 @@ class Debugger:
         self.exit_code = None
         self.status = "loaded"   # "loaded" | "running" | "exited"
         self._poller = None
+        self.inside = {}
+        self.watch = {}
         self._load()
 
     # ------------------------------------------------------------------ loading
@@ -388,6 +391,8 @@ class Debugger:
             return
         self.status = "running"
         self.interrupted = False
+        self.inside = {}         # call depth -> (function index, frame base) of a loop-first entry
+        self.watch = {}          # return address -> call depths whose return clears `inside`
         self.goal = ()
         self.goal_depth = NOWHERE
         if (action == "step" or action == "next") and start.host is None:
@@ -511,6 +516,8 @@ class Debugger:
         want = set(self.bp_at)
         for g in self.goal:
             want.add(g)
+        for w in self.watch:
+            want.add(w)
         if st is not None and st[1] in want:
             want.discard(st[1])
             for x in self._succ(st, True):
@@ -571,8 +578,16 @@ class Debugger:
     def _on_break(self, st):
         pc = st[1]
         self._disarm()
+        if pc in self.watch:
+            self._returned_to(pc, len(st[5]) >> 2)
         hit = []
+        entry = None
         for bp in self.bp_at.get(pc, ()):
+            if bp.entry_of is not None:
+                if entry is None:
+                    entry = self._entered(st, bp.entry_of)
+                if not entry:
+                    continue  # the loop at the function's start branched back: not a call
             bp.hits += 1
             if bp.due():
                 hit.append(bp)
@@ -592,6 +607,27 @@ class Debugger:
             self._resume(self._stop(st, "insn", None, "\n".join(msgs)), st, "insn", None)
         else:
             self._arm_all(st)
+
+    def _entered(self, st, f):
+        """At the first instruction of f, a `loop`: a new call of f, or its loop going round?
+        Calls are told apart by their frames: one at this depth that has not returned yet (its
+        return address is watched) is the loop."""
+        fn, pc, stp, fp, s, fr = st
+        depth = len(fr) >> 2
+        if self.inside.get(depth) == (f.idx, fp):
+            return False
+        self.inside[depth] = (f.idx, fp)
+        if fr and fr[-4].inst is self.inst:
+            self.watch.setdefault(fr[-3], []).append(depth - 1)
+        return True
+
+    def _returned_to(self, pc, depth):
+        depths = self.watch[pc]
+        if depth in depths:
+            depths.remove(depth)
+            self.inside.pop(depth + 1, None)
+            if not depths:
+                del self.watch[pc]
 
     def _call_args(self, st, bp):
         if not bp.what.startswith("wasi:"):
@@ -839,6 +875,8 @@ class Debugger:
             offsets = [f.start]
             what = _fname(f)
         bp = Breakpoint(self.next_bp, what, offsets, cond)
+        if not loc.startswith("0x") and not loc.startswith("wasi:") and self.orig[offsets[0]] == 0x03:
+            bp.entry_of = f
         self.next_bp += 1
         self.bps.append(bp)
         for x in offsets:
