@@ -420,3 +420,13 @@ def test_function_breakpoint_counts_calls_not_turns_of_a_loop_at_its_start(loop_
                          "sys.stdout.write(Debugger(%r).script(%r))\n" % (loop_first, commands)],
                         path=(FIRMWARE,), timeout=120)
     assert r.stdout == t, r.stdout + r.stderr
+
+
+def test_function_breakpoint_set_inside_the_function_ignores_its_own_loop(loop_first):
+    d = Debugger(loop_first)
+    start = [f for f in d.inst.funcs if f.name == "count"][0].start
+    t = d.script(["break 0x%x" % (start + 2), "run", "delete", "break count", "continue", "continue",
+                  "continue", "continue", "info", "quit"])
+    # stopped inside count(5): its remaining turns are not calls; count(3), count(3), count(4) are
+    assert "2  count @ 0x%x  hits 3\n" % start in lines_after(t, "info")
+    assert t.count("breakpoint 2, hit") == 3

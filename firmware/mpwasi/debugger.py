@@ -621,6 +621,17 @@ class Debugger:
             self.watch.setdefault(fr[-3], []).append(depth - 1)
         return True
 
+    def _note_frames_of(self, f):
+        """f's frames already on the stack are calls in progress (for _entered)."""
+        fn, pc, stp, fp, s, fr = self.state
+        depth = len(fr) >> 2
+        for k in range(depth + 1):
+            fk, fpk = (fn, fp) if k == depth else (fr[4 * k], fr[4 * k + 3])
+            if fk is f:
+                self.inside[k] = (f.idx, fpk)
+                if k > 0 and fr[4 * k - 4].inst is self.inst:
+                    self.watch.setdefault(fr[4 * k - 3], []).append(k - 1)
+
     def _returned_to(self, pc, depth):
         depths = self.watch[pc]
         if depth in depths:
@@ -877,6 +888,8 @@ class Debugger:
         bp = Breakpoint(self.next_bp, what, offsets, cond)
         if not loc.startswith("0x") and not loc.startswith("wasi:") and self.orig[offsets[0]] == 0x03:
             bp.entry_of = f
+            if self.state is not None:
+                self._note_frames_of(f)
         self.next_bp += 1
         self.bps.append(bp)
         for x in offsets:
