@@ -434,6 +434,11 @@ class Instance:
                 if x.valtype != t or x.mutable != bool(mut):
                     raise LinkError("incompatible import type for %s.%s" % (modname, name))
                 self.globals.append(x)
+        # ---- the linear memory first: the largest block, allocated before the heap fills with
+        # small objects (on a board's fragmented heap the order decides whether it fits)
+        cap = self.limits.memory_bytes
+        for (lo, hi) in m.mems[m.n_imported_mems:]:
+            self.memory = Memory(lo, hi, cap)
         # ---- define functions
         data = module.data
         nimp = m.n_imported_funcs
@@ -453,9 +458,6 @@ class Instance:
                     local_inits[lt] = li
                 f.local_init = li
             self.funcs.append(f)
-        cap = self.limits.memory_bytes
-        for (lo, hi) in m.mems[m.n_imported_mems:]:
-            self.memory = Memory(lo, hi, cap)
         for (rt, lo, hi) in m.tables[m.n_imported_tables:]:
             if lo > 10000000:
                 raise Trap("out of memory: table of %d elements" % lo)

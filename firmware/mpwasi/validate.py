@@ -14,6 +14,7 @@ from .binary import (Reader, I32, I64, F32, F64, FUNCREF, EXTERNREF, VALTYPES, R
 from .errors import DecodeError, ValidationError
 
 UNKNOWN = 0
+_EMPTY_SIDE = array("H")
 
 # numeric opcodes -> (operand types, result type)
 NUM_SIG = {}
@@ -288,8 +289,9 @@ def _validate(m):
             check_const(c, offset, I32, ng_imp)
     m.side_tables = []
     nimp = m.n_imported_funcs
+    stack = []
     for i in range(len(m.codes)):
-        m.side_tables.append(validate_func(c, m.funcs[nimp + i], m.codes[i]))
+        m.side_tables.append(validate_func(c, m.funcs[nimp + i], m.codes[i], stack))
 
 
 def check_const(c, expr, want, nglobals):
@@ -337,15 +339,129 @@ class Frame:
         self.stp = stp            # loop: side-table offset at the loop
 
 
-def validate_func(c, type_idx, code):
+class SideBuf:
+    """The side table being built: its size is counted first, so it is allocated once, exactly
+    (a board's fragmented heap may have no room for a growing one), 16-bit when values fit."""
+
+    def __init__(self, data, start, end):
+        n = count_side(data, start, end)
+        if n == 0:
+            self.a = _EMPTY_SIDE
+        elif len(data) < 65536 and n < 65536:
+            self.a = array("H", bytes(2 * n))
+        else:
+            self.a = array("i", bytes(4 * n))
+        self.n = 0
+
+    def extend(self, t):
+        a = self.a
+        n = self.n
+        a[n] = t[0]
+        a[n + 1] = t[1]
+        a[n + 2] = t[2]
+        a[n + 3] = t[3]
+        self.n = n + 4
+
+    def __len__(self):
+        return self.n
+
+    def __setitem__(self, i, v):
+        self.a[i] = v
+
+    def __getitem__(self, i):
+        return self.a[i]
+
+
+def count_side(data, start, end):
+    """How many side-table ints a body needs: 4 per if/else/br/br_if, 4 per br_table target."""
+    r = Reader(data, start, end)
+    n = 0
+    while r.pos < end:
+        op = r.byte()
+        if op == 0x04 or op == 0x05 or op == 0x0C or op == 0x0D:
+            n += 4
+        elif op == 0x0E:
+            k = r.u32()
+            if k > end - r.pos:
+                raise DecodeError("unexpected end")
+            n += 4 * (k + 1)
+            for _ in range(k + 1):
+                r.u32()
+            continue
+        skip_instr(r, op)
+    return n
+
+
+def _err(msg="type mismatch"):
+    raise ValidationError(msg)
+
+
+def _pop(frames, stack, expect):
+    f = frames[-1]
+    if len(stack) == f.height:
+        if f.unreachable:
+            return UNKNOWN
+        _err()
+    t = stack.pop()
+    if expect != UNKNOWN and t != expect and t != UNKNOWN:
+        _err()
+    return t
+
+
+def _pop_vals(frames, stack, ts):
+    for i in range(len(ts) - 1, -1, -1):
+        _pop(frames, stack, ts[i])
+
+
+def _label_types(f):
+    return f.params if f.kind == 1 else f.results
+
+
+def _set_unreachable(frames, stack):
+    f = frames[-1]
+    del stack[f.height:]
+    f.unreachable = True
+
+
+def _branch_entry(frames, stack, side, depth):
+    # one side-table entry for a branch to label `depth`
+    f = frames[-1 - depth]
+    keep = len(_label_types(f))
+    drop = len(stack) - f.height - keep
+    if drop < 0:
+        drop = 0
+    pos = len(side)
+    if f.kind == 1:
+        side.extend((f.pc, f.stp, keep, drop))
+    else:
+        side.extend((0, 0, keep, drop))
+        f.fixups.append(pos)
+
+
+def _check_label(frames, depth):
+    if depth >= len(frames):
+        _err("unknown label")
+    return frames[-1 - depth]
+
+
+def _mem_check(nmems):
+    if nmems == 0:
+        _err("unknown memory 0")
+
+
+def validate_func(c, type_idx, code, stack=None, side=None):
+    """Type-check one body; returns its side table. stack: a scratch list reused across
+    functions (fewer allocations, less fragmentation of a board's heap)."""
     m = c.m
     params, results = c.types[type_idx]
     lt, start, end = code
     local_types = bytes(params) + lt
     nlocals = len(local_types)
     r = Reader(m.data, start, end)
-    stack = []
-    side = array("i")
+    if stack is None:
+        stack = []
+    del stack[:]
+    side = SideBuf(c.m.data, start, end)
     frames = [Frame(0, (), results, 0, end - 1, 0)]
     frames[0].is_func = True
     nglobals = len(c.globals)
@@ -354,67 +470,17 @@ def validate_func(c, type_idx, code):
     nfuncs = len(c.funcs)
     types = c.types
 
-    def err(msg="type mismatch"):
-        raise ValidationError(msg)
-
-    def pop(expect):
-        f = frames[-1]
-        if len(stack) == f.height:
-            if f.unreachable:
-                return UNKNOWN
-            err()
-        t = stack.pop()
-        if expect != UNKNOWN and t != expect and t != UNKNOWN:
-            err()
-        return t
-
-    def pop_vals(ts):
-        for i in range(len(ts) - 1, -1, -1):
-            pop(ts[i])
-
-    def label_types(f):
-        return f.params if f.kind == 1 else f.results
-
-    def set_unreachable():
-        f = frames[-1]
-        del stack[f.height:]
-        f.unreachable = True
-
-    def branch_entry(depth):
-        # emit one side-table entry for a branch to label `depth`
-        f = frames[-1 - depth]
-        lts = label_types(f)
-        keep = len(lts)
-        drop = len(stack) - f.height - keep
-        if drop < 0 or frames[-1].unreachable:
-            drop = max(0, drop)
-        pos = len(side)
-        if f.kind == 1:
-            side.extend((f.pc, f.stp, keep, drop))
-        else:
-            side.extend((0, 0, keep, drop))
-            f.fixups.append(pos)
-
-    def check_label(depth):
-        if depth >= len(frames):
-            err("unknown label")
-        return frames[-1 - depth]
-
-    def mem_check():
-        if nmems == 0:
-            err("unknown memory 0")
-
     while True:
         op_pc = r.pos
         op = r.byte()
         if op == 0x0B:  # end
             f = frames[-1]
-            pop_vals(f.results)
+            _pop_vals(frames, stack, f.results)
             if len(stack) != f.height:
-                err()
+                _err()
             if f.kind == 2 and f.params != f.results:
                 # an `if` without `else` must have matching params and results
-                err()
+                _err()
             frames.pop()
             # branches to the function's label land on its final `end`, which returns
             pc_after = r.pos if frames else op_pc
@@ -433,35 +499,35 @@ def validate_func(c, type_idx, code):
         if 0x45 <= op <= 0xC4:
             ins, out = NUM_SIG[op]
             if len(ins) == 2:
-                pop(ins[1])
-            pop(ins[0])
+                _pop(frames, stack, ins[1])
+            _pop(frames, stack, ins[0])
             stack.append(out)
             continue
         if op == 0x20 or op == 0x21 or op == 0x22:
             x = r.u32()
             if x >= nlocals:
-                err("unknown local")
+                _err("unknown local")
             t = local_types[x]
             if op == 0x20:
                 stack.append(t)
             elif op == 0x21:
-                pop(t)
+                _pop(frames, stack, t)
             else:
-                pop(t)
+                _pop(frames, stack, t)
                 stack.append(t)
             continue
         if op in MEM_OPS:
             t, natural, store = MEM_OPS[op]
             align = r.u32()
             r.u32()
-            mem_check()
+            _mem_check(nmems)
             if align > natural:
-                err("alignment must not be larger than natural")
+                _err("alignment must not be larger than natural")
             if store:
-                pop(t)
-                pop(I32)
+                _pop(frames, stack, t)
+                _pop(frames, stack, I32)
             else:
-                pop(I32)
+                _pop(frames, stack, I32)
                 stack.append(t)
             continue
         if op == 0x41:
@@ -483,8 +549,8 @@ def validate_func(c, type_idx, code):
         if op == 0x02 or op == 0x03 or op == 0x04:
             bp, br_ = read_blocktype(r, types)
             if op == 0x04:
-                pop(I32)
-            pop_vals(bp)
+                _pop(frames, stack, I32)
+            _pop_vals(frames, stack, bp)
             f = Frame(op - 2, bp, br_, len(stack), op_pc, len(side))
             if op == 0x04:
                 f.if_entry = len(side)
@@ -495,10 +561,10 @@ def validate_func(c, type_idx, code):
         if op == 0x05:  # else
             f = frames[-1]
             if f.kind != 2:
-                err("else without if")
-            pop_vals(f.results)
+                _err("else without if")
+            _pop_vals(frames, stack, f.results)
             if len(stack) != f.height:
-                err()
+                _err()
             pos = len(side)
             side.extend((0, 0, len(f.results), 0))
             f.fixups.append(pos)
@@ -511,20 +577,20 @@ def validate_func(c, type_idx, code):
             continue
         if op == 0x0C:  # br
             d = r.u32()
-            f = check_label(d)
-            pop_vals(label_types(f))
-            stack.extend(label_types(f))
-            branch_entry(d)
-            set_unreachable()
+            f = _check_label(frames, d)
+            _pop_vals(frames, stack, _label_types(f))
+            stack.extend(_label_types(f))
+            _branch_entry(frames, stack, side, d)
+            _set_unreachable(frames, stack)
             continue
         if op == 0x0D:  # br_if
             d = r.u32()
-            f = check_label(d)
-            pop(I32)
-            lts = label_types(f)
-            pop_vals(lts)
+            f = _check_label(frames, d)
+            _pop(frames, stack, I32)
+            lts = _label_types(f)
+            _pop_vals(frames, stack, lts)
             stack.extend(lts)
-            branch_entry(d)
+            _branch_entry(frames, stack, side, d)
             continue
         if op == 0x0E:  # br_table
             n = r.u32()
@@ -533,66 +599,66 @@ def validate_func(c, type_idx, code):
             labels = array("I")
             for _ in range(n + 1):
                 labels.append(r.u32())
-            pop(I32)
-            dflt = check_label(labels[-1])
-            arity = len(label_types(dflt))
+            _pop(frames, stack, I32)
+            dflt = _check_label(frames, labels[-1])
+            arity = len(_label_types(dflt))
             for d in labels:
-                f = check_label(d)
-                lts = label_types(f)
+                f = _check_label(frames, d)
+                lts = _label_types(f)
                 if len(lts) != arity:
-                    err("type mismatch")
+                    _err("type mismatch")
                 # check the operands against this label without consuming them
                 popped = []
                 for i in range(len(lts) - 1, -1, -1):
-                    popped.append(pop(lts[i]))
+                    popped.append(_pop(frames, stack, lts[i]))
                 popped.reverse()
                 stack.extend(popped)
             for d in labels:
-                branch_entry(d)
-            set_unreachable()
+                _branch_entry(frames, stack, side, d)
+            _set_unreachable(frames, stack)
             continue
         if op == 0x0F:  # return
-            pop_vals(results)
-            set_unreachable()
+            _pop_vals(frames, stack, results)
+            _set_unreachable(frames, stack)
             continue
         if op == 0x10:  # call
             x = r.u32()
             if x >= nfuncs:
-                err("unknown function")
+                _err("unknown function")
             fp, fr = types[c.funcs[x]]
-            pop_vals(fp)
+            _pop_vals(frames, stack, fp)
             stack.extend(fr)
             continue
         if op == 0x11:  # call_indirect
             y = r.u32()
             x = r.u32()
             if x >= ntables:
-                err("unknown table")
+                _err("unknown table")
             if y >= len(types):
-                err("unknown type")
+                _err("unknown type")
             if c.tables[x][0] != FUNCREF:
-                err("type mismatch")
-            pop(I32)
+                _err("type mismatch")
+            _pop(frames, stack, I32)
             fp, fr = types[y]
-            pop_vals(fp)
+            _pop_vals(frames, stack, fp)
             stack.extend(fr)
             continue
         if op == 0x00:  # unreachable
-            set_unreachable()
+            _set_unreachable(frames, stack)
             continue
         if op == 0x01:
             continue
         if op == 0x1A:  # drop
-            pop(UNKNOWN)
+            _pop(frames, stack, UNKNOWN)
             continue
         if op == 0x1B:  # select
-            pop(I32)
-            t1 = pop(UNKNOWN)
-            t2 = pop(UNKNOWN)
+            _pop(frames, stack, I32)
+            t1 = _pop(frames, stack, UNKNOWN)
+            t2 = _pop(frames, stack, UNKNOWN)
             if t1 in REFTYPES or t2 in REFTYPES:
-                err()
+                _err()
             if t1 != UNKNOWN and t2 != UNKNOWN and t1 != t2:
-                err()
+                _err()
             stack.append(t1 if t1 != UNKNOWN else t2)
             continue
         if op == 0x1C:
@@ -606,42 +672,42 @@ def validate_func(c, type_idx, code):
                     raise DecodeError("malformed value type")
                 ts.append(vt)
             if n != 1:
-                err("invalid result arity")
-            pop(I32)
-            pop(ts[0])
-            pop(ts[0])
+                _err("invalid result arity")
+            _pop(frames, stack, I32)
+            _pop(frames, stack, ts[0])
+            _pop(frames, stack, ts[0])
             stack.append(ts[0])
             continue
         if op == 0x23 or op == 0x24:
             x = r.u32()
             if x >= nglobals:
-                err("unknown global")
+                _err("unknown global")
             t, mut = c.globals[x]
             if op == 0x23:
                 stack.append(t)
             else:
                 if not mut:
-                    err("global is immutable")
-                pop(t)
+                    _err("global is immutable")
+                _pop(frames, stack, t)
             continue
         if op == 0x25 or op == 0x26:
             x = r.u32()
             if x >= ntables:
-                err("unknown table")
+                _err("unknown table")
             t = c.tables[x][0]
             if op == 0x25:
-                pop(I32)
+                _pop(frames, stack, I32)
                 stack.append(t)
             else:
-                pop(t)
-                pop(I32)
+                _pop(frames, stack, t)
+                _pop(frames, stack, I32)
             continue
         if op == 0x3F or op == 0x40:
             if r.byte() != 0:
                 raise DecodeError("zero byte expected")
-            mem_check()
+            _mem_check(nmems)
             if op == 0x40:
-                pop(I32)
+                _pop(frames, stack, I32)
             stack.append(I32)
             continue
         if op == 0xD0:
@@ -651,24 +717,24 @@ def validate_func(c, type_idx, code):
             stack.append(t)
             continue
         if op == 0xD1:
-            t = pop(UNKNOWN)
+            t = _pop(frames, stack, UNKNOWN)
             if t != UNKNOWN and t not in REFTYPES:
-                err()
+                _err()
             stack.append(I32)
             continue
         if op == 0xD2:
             x = r.u32()
             if x >= nfuncs:
-                err("unknown function %d" % x)
+                _err("unknown function %d" % x)
             if x not in c.refs:
-                err("undeclared function reference")
+                _err("undeclared function reference")
             stack.append(FUNCREF)
             continue
         if op == 0xFC:
             sub = r.u32()
             if sub <= 7:
                 ti, to = SAT_SIG[sub]
-                pop(ti)
+                _pop(frames, stack, ti)
                 stack.append(to)
                 continue
             if sub == 8:  # memory.init
@@ -677,75 +743,75 @@ def validate_func(c, type_idx, code):
                     raise DecodeError("zero byte expected")
                 if m.data_count is None and m.datas:
                     raise DecodeError("data count section required")
-                mem_check()
+                _mem_check(nmems)
                 if x >= (m.data_count or 0):
-                    err("unknown data segment %d" % x)
-                pop(I32)
-                pop(I32)
-                pop(I32)
+                    _err("unknown data segment %d" % x)
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
                 continue
             if sub == 9:  # data.drop
                 x = r.u32()
                 if m.data_count is None and m.datas:
                     raise DecodeError("data count section required")
                 if x >= (m.data_count or 0):
-                    err("unknown data segment %d" % x)
+                    _err("unknown data segment %d" % x)
                 continue
             if sub == 10 or sub == 11:  # memory.copy / memory.fill
                 if r.byte() != 0:
                     raise DecodeError("zero byte expected")
                 if sub == 10 and r.byte() != 0:
                     raise DecodeError("zero byte expected")
-                mem_check()
-                pop(I32)
-                pop(I32)
-                pop(I32)
+                _mem_check(nmems)
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
                 continue
             if sub == 12:  # table.init elem table
                 y = r.u32()
                 x = r.u32()
                 if x >= ntables:
-                    err("unknown table")
+                    _err("unknown table")
                 if y >= len(m.elems):
-                    err("unknown elem segment %d" % y)
+                    _err("unknown elem segment %d" % y)
                 if m.elems[y][3] != c.tables[x][0]:
-                    err()
-                pop(I32)
-                pop(I32)
-                pop(I32)
+                    _err()
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
                 continue
             if sub == 13:  # elem.drop
                 x = r.u32()
                 if x >= len(m.elems):
-                    err("unknown elem segment %d" % x)
+                    _err("unknown elem segment %d" % x)
                 continue
             if sub == 14:  # table.copy dst src
                 x = r.u32()
                 y = r.u32()
                 if x >= ntables or y >= ntables:
-                    err("unknown table")
+                    _err("unknown table")
                 if c.tables[x][0] != c.tables[y][0]:
-                    err()
-                pop(I32)
-                pop(I32)
-                pop(I32)
+                    _err()
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
+                _pop(frames, stack, I32)
                 continue
             if sub == 15 or sub == 16 or sub == 17:
                 x = r.u32()
                 if x >= ntables:
-                    err("unknown table")
+                    _err("unknown table")
                 t = c.tables[x][0]
                 if sub == 15:  # table.grow
-                    pop(I32)
-                    pop(t)
+                    _pop(frames, stack, I32)
+                    _pop(frames, stack, t)
                     stack.append(I32)
                 elif sub == 16:
                     stack.append(I32)
                 else:  # table.fill
-                    pop(I32)
-                    pop(t)
-                    pop(I32)
+                    _pop(frames, stack, I32)
+                    _pop(frames, stack, t)
+                    _pop(frames, stack, I32)
                 continue
             raise DecodeError("illegal opcode")
         raise DecodeError("illegal opcode")
-    return side
+    return side.a
