@@ -30,9 +30,12 @@ MAIN_COMMANDS = 27923
 MAIN_TEXT_MALFORMED = 567
 MAIN_COUNTABLE = MAIN_COMMANDS - MAIN_TEXT_MALFORMED  # 27,356
 # MicroPython's GC gets slow on large heaps (allocation and sweeping scan the whole heap), so the
-# scripts run with 16 MB; memory_grow alone needs a 64 MB one (see OWN_PROCESS).
-MP_HEAP = "16M"
-MP_HEAP_LARGE = {"memory_grow": "64M"}
+# scripts run with 32 MB (enough room, after many scripts, for memory.grow's one contiguous block),
+# skip-stack-guard-page (the slowest) with 16 MB, memory_grow alone with 64 MB (see OWN_PROCESS).
+MP_HEAP = "32M"
+# scripts whose memory.grow asks for tens of MB (call/call_indirect/local_tee grow by 0x132 pages)
+MP_HEAP_LARGE = {"memory_grow": "64M", "call": "64M", "call_indirect": "64M", "local_tee": "64M",
+                 "skip-stack-guard-page": "16M"}
 # Scripts run in a process of their own, started first: skip-stack-guard-page is by far the slowest
 # under MicroPython (recursion to the call-depth limit with large frames), so the rest run alongside it;
 # memory_grow grows a memory to 803 pages (52.6 MB), which a 64 MB MicroPython heap has room for only
