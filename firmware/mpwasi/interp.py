@@ -113,20 +113,35 @@ def execute(func, args, limits=None, budget=None):
     if budget is None:
         budget = Budget(limits)
     try:
-        return _run(func, s, fr, budget)
+        r = _run(func, s, fr, budget)
+        _last[0] = None
+        return r
     except Trap as t:
+        fn, pc = _take_last()
         if not t.frames:
-            t.frames = backtrace(fr, _last[0], _last[1])
+            t.frames = backtrace(fr, fn, pc)
         elif getattr(t, "fast", False):  # compiled frames so far: add the interpreted ones
-            t.frames.extend(backtrace(fr, _last[0], _last[1]))
+            t.frames.extend(backtrace(fr, fn, pc))
         raise
     except RecursionError:
-        raise Trap("call stack exhausted", backtrace(fr, _last[0], _last[1]))
+        fn, pc = _take_last()
+        raise Trap("call stack exhausted", backtrace(fr, fn, pc))
     except MemoryError:
+        fn, pc = _take_last()
         reason = "call stack exhausted" if len(fr) > 4000 else "out of memory"
-        fr_ = fr
         s = None
-        raise Trap(reason, backtrace(fr_, _last[0], _last[1]))
+        raise Trap(reason, backtrace(fr, fn, pc))
+    except BaseException:
+        _take_last()
+        raise
+
+
+def _take_last():
+    # where the interpreter stopped; cleared so that it does not keep an instance alive
+    fn = _last[0]
+    pc = _last[1]
+    _last[0] = None
+    return fn, pc
 
 
 _last = [None, 0]
