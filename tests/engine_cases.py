@@ -14,7 +14,7 @@ for _p in (_here, _here + "/../firmware"):
         sys.path.insert(0, _p)
 
 import mpwasi  # noqa: E402
-from wasmgen import ModuleBuilder, sleb  # noqa: E402
+from wasmgen import ModuleBuilder, sleb, uleb  # noqa: E402
 
 # count(n) = n == 0 ? 0 : count(n - 1) + 1   (a real wasm recursion, one frame per level)
 COUNT_BODY = [0x20, 0, 0x45, 0x04, 0x7F, 0x41, 0, 0x05, 0x20, 0, 0x41, 1, 0x6B, 0x10, 0, 0x41, 1,
@@ -255,6 +255,27 @@ def case_exit_and_host_errors():
     inst = mpwasi.Instance(mod, {"env": {"f": mpwasi.HostFunc([], [], broken)}})
     e = raises(mpwasi.Trap, inst.exports["go"])
     assert "IndexError" in str(e)
+
+
+def case_br_table_with_deep_labels_and_many_cases():
+    # 130 nested blocks; labels 129 take two LEB bytes (the interpreter's slow label path), and a
+    # 3,000-case table must cost the side table a few entries, not one per case
+    body = [0x02, 0x40] * 130 + [0x20, 0, 0x0E, 2, 0x00, 0x81, 0x01, 0x01]
+    body += [0x0B, 0x41, 10, 0x0F, 0x0B, 0x41, 11, 0x0F] + [0x0B] * 128 + [0x41, 12, 0x0B]
+    many = [0x02, 0x40, 0x02, 0x40, 0x20, 0, 0x0E] + uleb(3000) + [0, 1] * 1500 + [1]
+    many += [0x0B, 0x41, 20, 0x0F, 0x0B, 0x41, 21, 0x0B]
+    m = ModuleBuilder()
+    t = m.type(["i32"], ["i32"])
+    m.func(t, [], body)
+    m.func(t, [], many)
+    m.export("deep", 0, 0)
+    m.export("many", 0, 1)
+    inst = mpwasi.Instance(mpwasi.Module(m.bytes()))
+    deep = inst.exports["deep"]
+    assert [deep(0), deep(1), deep(5), deep(-1)] == [10, 12, 11, 11]
+    many = inst.exports["many"]
+    assert [many(0), many(1), many(2999), many(3000), many(77777)] == [20, 21, 21, 21, 21]
+    assert len(many.side) < 64, len(many.side)
 
 
 def all_cases():

@@ -534,7 +534,7 @@ class Debugger:
         if op == 0x0D or op == 0x04:
             return (side[stp], npc)
         if op == 0x0E:
-            return [side[stp + 4 * i] for i in range(len(imm))]
+            return [side[stp + 4 + 4 * d] for d in imm]  # header, then one entry per depth
         if op == 0x0F:
             return (fn.end - 1,)
         if op == 0x0B:

@@ -533,7 +533,18 @@ def _run(fn, s, fr, budget):
                     i = pop()
                     if i > n:
                         i = n
-                    e = stp + 4 * i
+                    # the label's depth, from the code; its entry follows the header at stp
+                    if side[stp + 1]:
+                        d = code[pc + i]
+                    else:
+                        p = pc
+                        while i:
+                            while code[p] & 0x80:
+                                p += 1
+                            p += 1
+                            i -= 1
+                        d = uleb(code, p)[0]
+                    e = stp + 4 + 4 * d
                     keep = side[e + 2]
                     drop = side[e + 3]
                     if drop:

@@ -373,7 +373,8 @@ class SideBuf:
 
 
 def count_side(data, start, end):
-    """How many side-table ints a body needs: 4 per if/else/br/br_if, 4 per br_table target."""
+    """How many side-table ints a body needs: 4 per if/else/br/br_if; a br_table 4 for its header
+    and 4 per label depth up to its deepest."""
     r = Reader(data, start, end)
     n = 0
     while r.pos < end:
@@ -384,9 +385,14 @@ def count_side(data, start, end):
             k = r.u32()
             if k > end - r.pos:
                 raise DecodeError("unexpected end")
-            n += 4 * (k + 1)
+            top = 0
             for _ in range(k + 1):
-                r.u32()
+                d = r.u32()
+                if d > top:
+                    top = d
+            if top > end - start:  # deeper than any body can nest: "unknown label" later
+                top = 0
+            n += 4 * (top + 2)
             continue
         skip_instr(r, op)
     return n
@@ -613,8 +619,25 @@ def validate_func(c, type_idx, code, stack=None, side=None):
                     popped.append(_pop(frames, stack, lts[i]))
                 popped.reverse()
                 stack.extend(popped)
+            # one header, then one entry per depth 0..deepest label (not one per label: a
+            # switch with thousands of cases costs a few entries); the interpreter reads the
+            # label's depth from the code. Header: [depths, 1 if every label is one byte, 0, 0]
+            top = 0
+            single = 1
             for d in labels:
-                _branch_entry(frames, stack, side, d)
+                if d > top:
+                    top = d
+                if d > 0x7F:
+                    single = 0
+            side.extend((top + 1, single, 0, 0))
+            used = {}
+            for d in labels:
+                used[d] = 1
+            for d in range(top + 1):
+                if d in used:
+                    _branch_entry(frames, stack, side, d)
+                else:
+                    side.extend((0, 0, 0, 0))
             _set_unreachable(frames, stack)
             continue
         if op == 0x0F:  # return
