@@ -600,7 +600,7 @@ class Gen:
                     return
                 ops = (self.operand(a),)
             text = tpl.format(*ops)
-            if not eff and ops[0].isdigit() and ops[-1].isdigit():
+            if not eff and ops[0].isdigit() and ops[-1].isdigit() and (out == I32 or out == I64):
                 # constant operands fold at compile time
                 self.push(str(int(eval(text)) & (M64 if out == I64 else M32)))
                 return
@@ -837,6 +837,13 @@ class Gen:
             if op == 0x1C:
                 n, pc = _uleb(code, pc)
                 pc += n
+            if self.st[-1].eff or self.st[-2].eff or self.st[-3].eff:
+                # Python evaluates one arm only, after the condition: wasm evaluates all three
+                # in order, so effects (traps, memory reads) happen first, into slots
+                n = len(self.st)
+                for j in (n - 3, n - 2, n - 1):
+                    if self.st[j].eff:
+                        self.materialize(j)
             c = self.pop()
             b = self.pop()
             a = self.pop()
