@@ -1541,8 +1541,8 @@ class State:
 # ---------------------------------------------------------------- tiers
 
 TIER = "interp"
-HOT = 2             # samples (every interp.SLICE loop iterations or calls) before compiling
-AUTO_SLICE = 1000
+HOT = 8             # samples (every interp.SLICE loop iterations or calls) before compiling
+AUTO_SLICE = 64
 _saved_slice = []
 
 

@@ -280,7 +280,7 @@ class Function:
     @property
     def name(self):
         # names of defined functions come from the name section, decoded when first asked for
-        if self._name is None and self.host is None and self.inst is not None:
+        if self._name is None and (self.host is None or self.host.fast) and self.inst is not None:
             self._name = binary.func_name(self.inst.module._m, self.idx) or False
         return self._name or None
 
