@@ -1,0 +1,135 @@
+"""Ahead-of-time compilation (host_tools/aot.py, `mpwasi compile app.wasm --board B`): the fast
+tier's Python for a whole module, compiled by mpy-cross, found by the engine next to the module and
+used when its hash matches; run here on the MicroPython unix port."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from host_tools import aot
+from mp.runner import run_micropython
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROGRAMS = os.path.join(REPO, "bench", "programs")
+FIRMWARE = os.path.join(REPO, "firmware")
+
+needs_mpy_cross = pytest.mark.skipif(shutil.which("mpy-cross") is None, reason="mpy-cross not installed")
+
+RUN = """
+import sys
+import mpwasi
+from mpwasi import compile as fast
+st = mpwasi.run(%r, %r)
+print("status", st, "aot", len(fast.AOT))
+"""
+
+
+def copy_program(tmp_path, name, as_name=None):
+    dst = tmp_path / ((as_name or name) + ".wasm")
+    shutil.copy(os.path.join(PROGRAMS, name + ".wasm"), dst)
+    return str(dst)
+
+
+def reference_output(name, arg):
+    """What the interpreter prints (CPython, in-process)."""
+    import io
+    from mpwasi import wasi
+    out = io.BytesIO()
+    wasi.run(os.path.join(PROGRAMS, name + ".wasm"), [str(arg)], stdout=out)
+    return out.getvalue().decode()
+
+
+@needs_mpy_cross
+@pytest.mark.parametrize("native", [True, False])
+def test_compiled_module_runs_on_the_unix_port_and_prints_the_same(micropython, tmp_path, native):
+    wasm = copy_program(tmp_path, "fib")
+    mpy, fallback = aot.build(wasm, "unix", native=native)
+    assert os.path.basename(mpy).startswith("fib_") and mpy.endswith(".mpy")
+    assert os.path.dirname(mpy) == str(tmp_path)
+    assert fallback == {}
+    p = run_micropython(["-c", RUN % (wasm, ["20"])], path=[FIRMWARE], timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == reference_output("fib", 20) + "status 0 aot 1\n"
+
+
+@needs_mpy_cross
+@pytest.mark.parametrize("name,arg", [("sieve", 3000), ("mandelbrot", 10), ("nbody", 20),
+                                      ("quicksort", 500), ("crc32", 1000), ("matmul", 10)])
+def test_bench_programs_compiled_ahead_of_time_print_what_the_interpreter_prints(micropython, tmp_path,
+                                                                                name, arg):
+    wasm = copy_program(tmp_path, name)
+    aot.build(wasm, "unix")
+    p = run_micropython(["-c", RUN % (wasm, [str(arg)])], path=[FIRMWARE], timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == reference_output(name, arg) + "status 0 aot 1\n"
+
+
+@needs_mpy_cross
+def test_a_module_whose_hash_differs_does_not_use_the_compiled_file(micropython, tmp_path):
+    wasm = copy_program(tmp_path, "fib", "app")
+    mpy, _ = aot.build(wasm, "unix")
+    # another module under the same name, with the old .mpy renamed to what the new one would want
+    shutil.copy(os.path.join(PROGRAMS, "sieve.wasm"), wasm)
+    from mpwasi import compile as fast
+    digest = fast.module_hash(open(wasm, "rb").read())
+    os.rename(mpy, str(tmp_path / (fast.aot_name("app", digest) + ".mpy")))
+    p = run_micropython(["-c", RUN % (wasm, ["100"])], path=[FIRMWARE], timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == reference_output("sieve", 100) + "status 0 aot 0\n"
+
+
+@needs_mpy_cross
+def test_run_without_aot_ignores_the_compiled_file(micropython, tmp_path):
+    wasm = copy_program(tmp_path, "fib")
+    aot.build(wasm, "unix")
+    code = ("import mpwasi\nfrom mpwasi import compile as fast\n"
+            "print(mpwasi.run(%r, ['10'], aot=False), len(fast.AOT))\n" % wasm)
+    p = run_micropython(["-c", code], path=[FIRMWARE], timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.endswith("0 0\n")
+
+
+def test_single_float_boards_keep_f64_as_bits():
+    data = open(os.path.join(PROGRAMS, "nbody.wasm"), "rb").read()
+    src, fallback = aot.module_source(data, float_bits=32, native=True, name="nbody")
+    assert "FDOM = False" in src and "@micropython.native" in src
+    # f64 loads give bits and f64 arithmetic goes through the engine's (soft)float functions
+    assert "UF('<d'" not in src and "UF('<Q'" in src and "N_A2(" in src
+    assert fallback == {}
+    src64, _ = aot.module_source(data, float_bits=64, native=False, name="nbody")
+    assert "FDOM = True" in src64 and "@micropython.native" not in src64
+    assert "UF('<d'" in src64
+
+
+@needs_mpy_cross
+def test_board_profiles_pick_the_mpy_arch(tmp_path):
+    wasm = copy_program(tmp_path, "fib")
+    mpy, _ = aot.build(wasm, "rpi_pico")
+    head = open(mpy, "rb").read(4)
+    assert head[0] == ord("M")          # an .mpy file
+    assert aot.target("rpi_pico") == ("armv6m", 32)
+    assert aot.target("unix") == ("x64", 64)
+
+
+def test_errors_say_what_is_wrong(tmp_path, capsys):
+    assert aot.main([str(tmp_path / "missing.wasm")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    wasm = copy_program(tmp_path, "fib")
+    assert aot.main([wasm, "--board", "no_such_board"]) == 1
+    assert "no_such_board" in capsys.readouterr().err
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\x01\0\0\0\x05")
+    assert aot.main([str(bad)]) == 1
+    assert "not a valid WebAssembly module" in capsys.readouterr().err
+
+
+@needs_mpy_cross
+def test_mpwasi_compile_command(tmp_path):
+    wasm = copy_program(tmp_path, "fib")
+    p = subprocess.run([sys.executable, "-m", "host_tools.cli", "compile", wasm, "--board", "unix"],
+                       capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().endswith(".mpy") and os.path.exists(p.stdout.strip())
+    assert "functions compiled for unix" in p.stderr
