@@ -230,6 +230,12 @@ _NUM = {
 _TRAPPING = (0x6D, 0x6E, 0x6F, 0x70, 0x7F, 0x80, 0x81, 0x82, 0xA8, 0xA9, 0xAA, 0xAB, 0xAE, 0xAF,
              0xB0, 0xB1)
 
+# add/sub/mul and shl mask their result: their operands may be another add/sub/mul's value
+# before its mask (`raw`), the same modulo 2**32 (2**64); i32.wrap_i64 likewise
+_RAW_IN = (0x6A, 0x6B, 0x74, 0x7C, 0x7D, 0x86)
+_RAW_OUT = {0x6A: "({0} + {1})", 0x6B: "({0} - {1})", 0x6C: "({0} * {1})",
+            0x7C: "({0} + {1})", 0x7D: "({0} - {1})", 0x7E: "({0} * {1})"}
+
 # loads: op -> (struct format or None for one byte, sign-extension template or None)
 _LOADS = {
     0x28: ("<I", None), 0x29: ("<Q", None), 0x2A: ("<I", None), 0x2B: ("<Q", None),
@@ -271,6 +277,7 @@ class _E:
     def __init__(self, expr, refs=(), cond=None, eff=False, depth=0, ty=0):
         self.expr = expr
         self.ty = ty            # F64 when the value is a Python float (else bits)
+        self.raw = None         # (add/sub/mul) the expression before its final mask
         self.refs = refs        # tuple of variable names
         self.cond = cond        # expression true iff the value is non-zero, or None
         self.eff = eff          # may trap or reads memory/globals: evaluate in order
@@ -591,14 +598,17 @@ class Gen:
                 b = self.pop()
                 a = self.pop()
                 refs, eff, depth = self.combine((a, b))
-                ops = (self.operand(a), self.operand(b))
+                if op in _RAW_IN:
+                    ops = (a.raw or a.expr, b.raw or b.expr)
+                else:
+                    ops = (self.operand(a), self.operand(b))
             else:
                 a = self.pop()
                 refs, eff, depth = self.combine((a,))
                 if op in (0x45, 0x50) and a.cond is not None:
                     self.push("(0 if %s else 1)" % a.cond, refs, "(not %s)" % a.cond, eff, depth)
                     return
-                ops = (self.operand(a),)
+                ops = (a.raw or a.expr,) if op == 0xA7 else (self.operand(a),)
             text = tpl.format(*ops)
             if not eff and ops[0].isdigit() and ops[-1].isdigit() and (out == I32 or out == I64):
                 # constant operands fold at compile time
@@ -608,6 +618,10 @@ class Gen:
                 self.push("(1 if %s else 0)" % text, refs, text, eff, depth)
             else:
                 self.result(text, refs, None, eff, depth, out)
+                raw = _RAW_OUT.get(op)
+                if raw is not None and self.st[-1].expr == text:
+                    # the value before its final mask, for a consumer that masks anyway
+                    self.st[-1].raw = raw.format(*ops)
             return
         name = "N_%02X" % op
         self.used.add(name)
