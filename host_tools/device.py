@@ -45,6 +45,9 @@ ENGINE_DIR = "/lib/mpwasi"
 MANIFEST = ENGINE_DIR + "/manifest.json"
 TMP_SUFFIX = ".mpwasi-part"
 EXIT_MARK = b"\x1e\x1fmpwasi-exit:"
+# the runner's first output: from then on the program owns the board's stdin, so typed input is
+# held until it is seen (bytes sent while the board still parses the command would go to its REPL)
+START_MARK = b"\x1e\x1fmpwasi-go\x1e"
 # sys.implementation._mpy >> 10 -> mpy-cross -march name (py/persistentcode.h MP_NATIVE_ARCH_*)
 MPY_ARCH_NAMES = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
                   "xtensa", "xtensawin", "rv32imc", "rv64imc"]
@@ -120,6 +123,7 @@ def _munz(s, d):
 # Runs a module on the board and reports its exit status as the last thing it prints.
 RUNNER = """\
 import sys, gc
+sys.stdout.write('\\x1e\\x1fmpwasi-go\\x1e')
 gc.collect()
 def _mrun():
     import mpwasi
@@ -438,13 +442,14 @@ class Device:
                 "unchanged": False}
 
     # ---- running a module
-    def run_streaming(self, code, out, interrupt_timeout=5.0, stdin_fd=None):
+    def run_streaming(self, code, out, interrupt_timeout=5.0, stdin_fd=None, start_mark=False):
         """Start ``code`` on the board and forward its output to ``out`` (a binary writable) as it
         arrives. Returns (exit_status_or_None, error_text, interrupted). The code reports its status
         by writing EXIT_MARK + digits + b"\\x1e" as its last output.
 
         ``stdin_fd``: a terminal whose input is sent to the board while the code runs (the program's
-        stdin); its end of file (Ctrl-D) is sent as the console's end-of-file byte, 0x04."""
+        stdin); its end of file (Ctrl-D) is sent as the console's end-of-file byte, 0x04.
+        ``start_mark``: the code writes START_MARK first; input is held until then (RUNNER does)."""
         self.enter_raw()
         try:
             self.transport.exec_raw_no_follow(code)
@@ -460,10 +465,12 @@ class Device:
         phase = 0                # 0: program output, 1: error output, 2: done
         interrupted = False
         deadline = None
+        started = not start_mark  # START_MARK seen (or none expected)
+        pre = bytearray()        # output before it
         try:
             while phase < 2:
                 try:
-                    if stdin_fd is not None and phase == 0:
+                    if stdin_fd is not None and phase == 0 and started:
                         stdin_fd = self._forward_input(stdin_fd)
                     n = ser.in_waiting
                     data = ser.read(n if n else 1)
@@ -474,6 +481,9 @@ class Device:
                     parts = _split_on_eof(data)
                     for k, b in enumerate(parts):
                         if b == b"\x04":
+                            if phase == 0 and not started:
+                                hold += pre  # the code ended (or failed) before its mark
+                                started = True
                             if phase == 0:
                                 s = _take_status(hold, out, final=True)
                                 if s is not None:
@@ -483,6 +493,13 @@ class Device:
                                 tail = b"".join(parts[k + 1:])
                                 break
                             continue
+                        if phase == 0 and not started:
+                            pre += b
+                            i = pre.find(START_MARK)
+                            if i < 0 and len(pre) < 4096:
+                                continue
+                            started = True
+                            b = bytes(pre[:i] + pre[i + len(START_MARK):]) if i >= 0 else bytes(pre)
                         if phase == 0:
                             hold += b
                             s = _take_status(hold, out, final=False)
@@ -517,7 +534,7 @@ class Device:
         """Run a .wasm already on the board with the engine's WASI; see run_streaming."""
         code = RUNNER % {"path": path, "args": list(args), "env": list(env or []),
                          "dirs": [tuple(d) for d in (dirs or [])]}
-        return self.run_streaming(code, out or sys.stdout.buffer, stdin_fd=stdin_fd)
+        return self.run_streaming(code, out or sys.stdout.buffer, stdin_fd=stdin_fd, start_mark=True)
 
     def write_raw(self, data):
         self.serial.write(data)
