@@ -81,3 +81,19 @@ def test_keyboard_interrupt_stops_a_call_micropython(micropython, tmp_path):
     script.write_text(SPIN_SCRIPT)
     out, err, dt = _interrupt(micropython_command([str(script)], heapsize="16M"))
     assert out.split() == ["interrupted", "123"], out + err
+
+
+@pytest.mark.parametrize("tier", ["interp", "fast", "auto"])
+def test_command_line_tier_option_gives_the_same_output(tier):
+    fib = os.path.join(REPO, "bench", "programs", "fib.wasm")
+    r = subprocess.run([sys.executable, "-m", "mpwasi", "--tier", tier, fib, "20"], cwd=REPO,
+                       env=dict(os.environ, PYTHONPATH=os.path.join(REPO, "firmware")),
+                       capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout) == (0, "fib(20) = 6765\n"), r.stderr
+
+
+def test_command_line_rejects_an_unknown_tier():
+    r = subprocess.run([sys.executable, "-m", "mpwasi", "--tier", "warp", "x.wasm"], cwd=REPO,
+                       env=dict(os.environ, PYTHONPATH=os.path.join(REPO, "firmware")),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--tier" in r.stderr

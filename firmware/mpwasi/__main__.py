@@ -6,7 +6,8 @@ wasm backtrace go to stderr), 1 if the module cannot be loaded, 2 for a usage er
 import sys
 
 USAGE = ("usage: mpwasi [--dir HOST[::GUEST]]... [--env K=V]... "
-         "[--limits memory=BYTES,depth=N,fuel=N] [--softfloat] [--debug] module.wasm [args...]")
+         "[--limits memory=BYTES,depth=N,fuel=N] [--softfloat] [--tier interp|fast|auto] [--debug] "
+         "module.wasm [args...]")
 HELP = USAGE + """
 
     python3 -m mpwasi [options] module.wasm [args...]
@@ -17,6 +18,7 @@ Options (before the module):
     --env K=V             an environment variable for the guest (none are inherited)
     --limits memory=BYTES,depth=N,fuel=N   cap linear memory (K/M suffixes), call depth, fuel
     --softfloat           compute floats with the pure-integer IEEE code (as on single-float boards)
+    --tier T              interp (default), fast (wasm compiled to Python first) or auto (hot code)
     --debug               run the module under the debugger's prompt (mpwasi.debugger)
     -h, --help            this text
 
@@ -61,7 +63,7 @@ def parse_limits(text):
 def parse_args(argv):
     """Command-line words (without the program name) -> options dict."""
     opts = {"dirs": [], "env": [], "limits": None, "softfloat": False, "debug": False,
-            "module": None, "args": []}
+            "module": None, "args": [], "tier": None}
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -82,7 +84,7 @@ def parse_args(argv):
             i += 1
             continue
         name, sep, value = word.partition("=")
-        if name not in ("--dir", "--env", "--limits"):
+        if name not in ("--dir", "--env", "--limits", "--tier"):
             raise UsageError("unknown option " + word)
         if not sep:
             if i + 1 >= len(argv):
@@ -91,7 +93,11 @@ def parse_args(argv):
             i += 2
         else:
             i += 1
-        if name == "--dir":
+        if name == "--tier":
+            if value not in ("interp", "fast", "auto"):
+                raise UsageError("--tier is interp, fast or auto, not " + value)
+            opts["tier"] = value
+        elif name == "--dir":
             host, sep, guest = value.partition("::")
             if not host:
                 raise UsageError("--dir needs a host directory")
@@ -127,6 +133,8 @@ def main(argv=None):
     import mpwasi
     from mpwasi import wasi
 
+    if opts["tier"] and not opts["debug"]:
+        mpwasi.set_tier(opts["tier"])
     limits = None
     if opts["limits"]:
         limits = mpwasi.Limits(**opts["limits"])
