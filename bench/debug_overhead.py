@@ -41,6 +41,8 @@ class _Sink:
 def _plain(path, size, slice_=None):
     import mpwasi
     from mpwasi import wasi, interp
+    if hasattr(mpwasi, "set_tier"):
+        mpwasi.set_tier("interp")  # the debugger runs in the interpreter: compare like with like
     if slice_ is not None:
         interp.SLICE = slice_
     now, since = _clock()

@@ -115,6 +115,8 @@ def _run_mpwasi(path, argv, tier=None, softfloat=False):
         mpwasi.numeric.force_softfloat()
     if tier:
         mpwasi.set_tier(tier)
+    elif hasattr(mpwasi, "set_tier"):
+        mpwasi.set_tier("interp")  # the "mpwasi" column is the interpreter (CPython defaults to auto)
     with open(path, "rb") as f:
         data = f.read()
     context = mpwasi_wasi.Wasi(argv)

@@ -259,9 +259,10 @@ def test_quit_while_stopped_ends_the_session():
 
 def test_a_run_without_the_debugger_is_unaffected_after_a_session():
     import mpwasi
-    session(["break fib", "run", "continue", "quit"])
     from mpwasi import interp
-    assert interp.debug_hook is None and interp.SLICE == interp.UNLIMITED
+    slice_before = interp.SLICE  # the tier's (auto: a short slice), or UNLIMITED
+    session(["break fib", "run", "continue", "quit"])
+    assert interp.debug_hook is None and interp.SLICE == slice_before
     import io
     out = io.BytesIO()
     assert mpwasi.run(DEBUGME, args=["7"], stdout=out) == 0

@@ -199,9 +199,10 @@ LINE = re.compile(r"^(\S+): (\d+) passed, (\d+) failed, (\d+) skipped")
 FAIL = re.compile(r"^  (FAIL|MESSAGE) ([^:\s]+):(\d+) ")
 
 MODES = {
-    "interp": [],
-    "softfloat": ["--softfloat"],
+    "interp": ["--tier=interp"],
+    "softfloat": ["--softfloat", "--tier=interp"],
     "fast": ["--tier=fast"],
+    "auto": ["--tier=auto"],  # CPython's default tier
 }
 
 
@@ -318,7 +319,7 @@ _RUNS = SuiteRuns()
 
 PARAMS = []
 for _interp in ("cpython", "micropython"):
-    for _mode in ("interp", "softfloat", "fast"):
+    for _mode in ("interp", "softfloat", "fast") + (("auto",) if _interp == "cpython" else ()):
         for _script in SCRIPTS:
             PARAMS.append(pytest.param(_interp, _mode, _script, id="%s-%s-%s" % (_interp, _mode, _script)))
 
@@ -328,7 +329,7 @@ def test_spec_script(request, interp, mode, script):
     spec_dir = require_spec_dir()
     if interp == "micropython" and find_micropython() is None:
         request.getfixturevalue("micropython")  # skips (or fails under CI=true) with its message
-    if mode == "fast" and not engine_has_set_tier():
+    if mode in ("fast", "auto") and not engine_has_set_tier():
         pytest.skip("the fast tier is not available: mpwasi has no set_tier() yet")
     res = _RUNS.get(request, interp, mode, script)
     assert res is not None, "the runner reported nothing for %s" % script

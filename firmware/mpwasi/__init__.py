@@ -53,3 +53,21 @@ def debug(path, args=(), env=None, dirs=None, **kw):
     """The interactive debugger prompt over a WASI module (see mpwasi.debugger)."""
     from . import debugger as _d
     return _d.debug(path, args=args, env=env, dirs=dirs, **kw)
+
+
+def _default_tier():
+    # CPython (a desktop): hot functions are compiled to Python ("auto"); MicroPython (a board):
+    # the interpreter, whose heap use is known. MPWASI_TIER=interp|fast|auto overrides.
+    import sys
+    try:
+        import os
+        want = os.getenv("MPWASI_TIER")
+    except (ImportError, AttributeError):
+        want = None
+    if want in ("interp", "fast", "auto"):
+        set_tier(want)
+    elif sys.implementation.name != "micropython":
+        set_tier("auto")
+
+
+_default_tier()
