@@ -245,6 +245,31 @@ class _Uncook:
         self.raw.flush()
 
 
+def _push_aot(d, module_path, data, dest):
+    """The fast tier's ahead-of-time .mpy (`mpwasi compile`) lying next to the module, if its hash
+    matches the module's, goes next to the module on the board, named for the board's copy."""
+    import hashlib
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    local_dir = os.path.dirname(os.path.abspath(module_path))
+    stem = os.path.basename(module_path)
+    stem = stem[:-5] if stem.endswith(".wasm") else stem
+    local = os.path.join(local_dir, "%s_%s.mpy" % (stem, digest))
+    if not os.path.isfile(local):
+        return None
+    i = dest.rfind("/")
+    board_dir, board_stem = dest[:i] if i > 0 else "/", dest[i + 1:]
+    board_stem = board_stem[:-5] if board_stem.endswith(".wasm") else board_stem
+    target = "%s/%s_%s.mpy" % (board_dir.rstrip("/"), board_stem, digest)
+    with open(local, "rb") as f:
+        blob = f.read()
+    prog = Progress("push %s" % os.path.basename(local))
+    try:
+        d.put_bytes(blob, target, progress=prog)
+    finally:
+        prog.done()
+    return target
+
+
 def cmd_run(args, debug=False):
     data = _read_local(args.module)
     if data[:4] != b"\0asm":
@@ -266,6 +291,7 @@ def cmd_run(args, debug=False):
             d.put_bytes(data, dest, progress=prog)
         finally:
             prog.done()
+        _push_aot(d, args.module, data, dest)
         out = _Uncook(sys.stdout.buffer)
         try:
             if debug:

@@ -133,3 +133,31 @@ def test_mpwasi_compile_command(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip().endswith(".mpy") and os.path.exists(p.stdout.strip())
     assert "functions compiled for unix" in p.stderr
+
+
+def test_run_pushes_the_matching_aot_file_next_to_the_module_on_the_board(tmp_path):
+    """`mpwasi run` sends `<stem>_<hash16>.mpy` along when it lies next to the module and its hash
+    is the module's (named for the board's copy); a stale one (other hash) stays behind."""
+    import hashlib
+    from host_tools import cli
+
+    data = b"\0asm\1\0\0\0"
+    mod = tmp_path / "app.wasm"
+    mod.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    (tmp_path / ("app_%s.mpy" % digest)).write_bytes(b"M-current")
+    (tmp_path / "app_0000000000000000.mpy").write_bytes(b"M-stale")
+    sent = []
+
+    class Board:
+        def put_bytes(self, blob, target, progress=None):
+            sent.append((target, blob))
+
+    target = cli._push_aot(Board(), str(mod), data, "/apps/game.wasm")
+    assert target == "/apps/game_%s.mpy" % digest
+    assert sent == [(target, b"M-current")]
+    other = tmp_path / "other.wasm"
+    other.write_bytes(data + b"\0")
+    sent.clear()
+    assert cli._push_aot(Board(), str(other), data + b"\0", "/apps/other.wasm") is None
+    assert sent == []

@@ -1635,10 +1635,17 @@ def find_aot(path):
         os.stat(directory + "/" + name + ".mpy")
     except OSError:
         return None
-    mod = load_aot(directory, name)
+    try:
+        mod = load_aot(directory, name)
+    except (ImportError, ValueError, SyntaxError, MemoryError):
+        # e.g. a .mpy built for another architecture or MicroPython version: run without it
+        return None
     if getattr(mod, "HASH", None) != digest:
         return None
-    use_aot(mod)
+    try:
+        use_aot(mod)
+    except ValueError:  # built for other floats than this engine computes with
+        return None
     return mod
 
 
