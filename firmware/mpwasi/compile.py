@@ -49,30 +49,8 @@ class Unsupported(Exception):
 
 # ---------------------------------------------------------------- reading the body
 
-def _uleb(code, pc):
-    result = 0
-    shift = 0
-    while True:
-        b = code[pc]
-        pc += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return result, pc
-
-
-def _sleb(code, pc):
-    result = 0
-    shift = 0
-    while True:
-        b = code[pc]
-        pc += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            return result, pc
+# the interpreter's LEB128 readers (a block type index in validated code is non-negative)
+_uleb = interp.uleb
 
 
 def _blocktype(code, pc, types):
@@ -82,7 +60,7 @@ def _blocktype(code, pc, types):
         return (), (), pc + 1
     if b in (0x7F, 0x7E, 0x7D, 0x7C, 0x70, 0x6F):
         return (), (b,), pc + 1
-    idx, pc = _sleb(code, pc)
+    idx, pc = _uleb(code, pc)
     p, r = types[idx]
     return p, r, pc
 
@@ -93,7 +71,7 @@ def _skip(code, pc, op):
         b = code[pc]
         if b == 0x40 or b in (0x7F, 0x7E, 0x7D, 0x7C, 0x70, 0x6F):
             return pc + 1
-        return _sleb(code, pc)[1]
+        return _uleb(code, pc)[1]
     if op in (0x0C, 0x0D, 0x10, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0xD2, 0x41, 0x42):
         while code[pc] & 0x80:
             pc += 1
@@ -691,8 +669,8 @@ class Gen:
             if op == 0x22:
                 self.push_var(name, e.ty)
         elif op == 0x41 or op == 0x42:
-            v, pc = _sleb(code, pc)
-            self.push(_const_expr(v & (M32 if op == 0x41 else M64)))
+            v, pc = interp.sleb(code, pc, 32 if op == 0x41 else 64)
+            self.push(_const_expr(v))
         elif op == 0x43:
             v = code[pc] | code[pc + 1] << 8 | code[pc + 2] << 16 | code[pc + 3] << 24
             self.push(_const_expr(v))
