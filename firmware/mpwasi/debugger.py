@@ -282,6 +282,7 @@ class Debugger:
             # a board has no room for a second copy); `saved` keeps the bytes under the patches
             module.data = bytearray(module.data)
         self.code = self.orig = module.data
+        module._fused = (module.data, (), True)  # no fused copy (fuse.py): the module's bytes run
         self.saved = {}
         imports = self.wasi.imports()
         self._room = None
@@ -298,6 +299,7 @@ class Debugger:
         self.nimp = module._m.n_imported_funcs
         for f in self.inst.funcs[self.nimp:]:
             f.code = self.code
+            f.fused = True  # the module's own bytes: breakpoints and stepping see every instruction
         self.status = "loaded"
         self.gnames = _global_names(self.orig)
 

@@ -163,6 +163,8 @@ def _run(fn, s, fr, budget):
     pop = s.pop
     push = s.append
     fp = 0
+    if not fn.fused:
+        _fuse(fn)
     if fn.local_init:
         s.extend(fn.local_init)
     code = fn.code
@@ -183,12 +185,101 @@ def _run(fn, s, fr, budget):
     else:
         fuel = fuel_left if fuel_left < SLICE else SLICE
         fuel_left -= fuel
+    K = inst.consts
     op = 0
     try:
         while True:
             op = code[pc]
             pc += 1
-            if op == 0x20:  # local.get
+            if op > 0xD7 and op < 0xEB:  # fused i32 forms (fuse.py)
+                if op < 0xE8:
+                    q = op - 0xD8
+                    bop = code[pc]
+                    if q < 8:
+                        a = s[fp + code[pc + 1]]
+                        if q < 4:
+                            b = s[fp + code[pc + 2]]
+                        else:
+                            b = K[code[pc + 2]]
+                        pc += 4
+                    else:
+                        a = pop()
+                        if q < 12:
+                            b = K[code[pc + 1]]
+                        else:
+                            b = s[fp + code[pc + 1]]
+                        pc += 2
+                    q &= 3
+                else:
+                    bop = code[pc]
+                    b = pop()
+                    a = pop()
+                    q = op - 0xE7
+                    if q == 2:
+                        q = 3
+                    elif q == 3:
+                        q = 2
+                if bop == 0x6A:
+                    r = (a + b) & M32
+                elif bop < 0x50:
+                    if bop == 0x49:
+                        r = 1 if a < b else 0
+                    elif bop == 0x48:
+                        r = 1 if (a ^ 0x80000000) < (b ^ 0x80000000) else 0
+                    elif bop == 0x46:
+                        r = 1 if a == b else 0
+                    elif bop == 0x47:
+                        r = 1 if a != b else 0
+                    elif bop == 0x4A:
+                        r = 1 if (a ^ 0x80000000) > (b ^ 0x80000000) else 0
+                    elif bop == 0x4B:
+                        r = 1 if a > b else 0
+                    elif bop == 0x4C:
+                        r = 1 if (a ^ 0x80000000) <= (b ^ 0x80000000) else 0
+                    elif bop == 0x4D:
+                        r = 1 if a <= b else 0
+                    elif bop == 0x4E:
+                        r = 1 if (a ^ 0x80000000) >= (b ^ 0x80000000) else 0
+                    else:
+                        r = 1 if a >= b else 0
+                elif bop == 0x71:
+                    r = a & b
+                elif bop == 0x6B:
+                    r = (a - b) & M32
+                elif bop == 0x74:
+                    r = (a << (b & 31)) & M32
+                elif bop == 0x76:
+                    r = a >> (b & 31)
+                elif bop == 0x6C:
+                    r = (a * b) & M32
+                elif bop == 0x72:
+                    r = a | b
+                elif bop == 0x73:
+                    r = a ^ b
+                else:
+                    r = BIN[bop](a, b)
+                if q == 0:
+                    push(r)
+                elif q == 1:  # local.set
+                    s[fp + code[pc + 1]] = r
+                    pc += 2
+                elif q == 2:  # br_if
+                    if r:
+                        keep = side[stp + 2]
+                        drop = side[stp + 3]
+                        if drop:
+                            n = len(s)
+                            del s[n - keep - drop:n - keep]
+                        pc = side[stp]
+                        stp = side[stp + 1]
+                    else:
+                        pc += 2
+                        stp += 4
+                else:  # local.tee
+                    s[fp + code[pc + 1]] = r
+                    push(r)
+                    pc += 2
+            elif op == 0x20:  # local.get
                 x = code[pc]
                 pc += 1
                 if x & 0x80:
@@ -425,6 +516,7 @@ def _run(fn, s, fr, budget):
                             data = mem.data if mem is not None else None
                             globs = inst.globals
                             funcs = inst.funcs
+                            K = inst.consts
                 elif op == 0x10 or op == 0x11:  # call, call_indirect
                     x = code[pc]
                     pc += 1
@@ -453,6 +545,8 @@ def _run(fn, s, fr, budget):
                                 debug_hook((fn, pc, stp, fp, s, fr), "call", f)
                             if tier_hook is not None:
                                 tier_hook(f)
+                        if not f.fused:
+                            _fuse(f)
                         fr.append(fn)
                         fr.append(pc)
                         fr.append(stp)
@@ -472,6 +566,7 @@ def _run(fn, s, fr, budget):
                             data = mem.data if mem is not None else None
                             globs = inst.globals
                             funcs = inst.funcs
+                            K = inst.consts
                     else:
                         _last[0] = fn
                         _last[1] = pc
@@ -634,6 +729,18 @@ def _run(fn, s, fr, budget):
                         s[-1] = g(s[-1], b)
                     else:
                         s[-1] = UN[op](s[-1])
+            elif op > 0xD2 and op < 0xD8:  # fused (fuse.py): skip, two local.get, move, nop
+                if op == 0xD4:
+                    push(s[fp + code[pc]])
+                    push(s[fp + code[pc + 1]])
+                    pc += 3
+                elif op == 0xD5:
+                    s[fp + code[pc + 1]] = s[fp + code[pc]]
+                    pc += 3
+                elif op == 0xD3:
+                    pc += code[pc]
+                elif op != 0xD7:
+                    raise Trap("illegal opcode %d" % op)
             elif op == 0xFC:
                 x = code[pc]
                 pc += 1
@@ -674,6 +781,13 @@ def _run(fn, s, fr, budget):
         _last[0] = fn
         _last[1] = pc - 1
         raise
+
+
+def _fuse(f):
+    # the first run of f: its body gets fused in the module's copy of the code (fuse.py)
+    m = f.inst.module
+    m.fuse_body(f.idx - m._m.n_imported_funcs)
+    f.fused = True
 
 
 def _refuel(fuel_left):

@@ -272,6 +272,7 @@ class Function:
         self.end = 0
         self.side = None
         self.local_init = None
+        self.fused = True  # the interpreter fuses its code on the first run when False
 
     @property
     def type(self):
@@ -321,6 +322,27 @@ class Function:
 
 # ---------------------------------------------------------------- module
 
+def _env_fuse():
+    try:
+        import os
+        return os.getenv("MPWASI_FUSE") in (None, "", "1")
+    except Exception:
+        return True
+
+
+# whether the interpreter runs fused code (fuse.py); MPWASI_FUSE=0 turns it off
+FUSE = _env_fuse()
+
+
+def _room_for(n):
+    try:
+        import gc
+        free = gc.mem_free()
+    except (ImportError, AttributeError):
+        return True  # CPython: no fixed heap
+    return free >= n
+
+
 class Module:
     """A decoded and validated module."""
 
@@ -345,6 +367,29 @@ class Module:
             raise DecodeError("malformed module (%s)" % type(e).__name__)
         self._m = m
         self.data = data
+        self._fused = None
+
+    def code(self):
+        """(bytes the interpreter runs, constant pool, fused): a copy of the module's bytes
+        that hot functions get fused in (fuse.py) where there is room for it, else the module's
+        own bytes. A function is fused when the interpreter first runs it (fuse_body)."""
+        if self._fused is None:
+            self._fused = (self.data, (), True)
+            if FUSE and _room_for(3 * len(self.data) + 32768):
+                try:
+                    self._fused = (bytearray(self.data), [], False)
+                    self._done = bytearray(len(self._m.codes))
+                except MemoryError:
+                    pass
+        return self._fused
+
+    def fuse_body(self, i):
+        """Fuse the body of defined function i in the copy (once per module)."""
+        if not self._done[i]:
+            from . import fuse
+            lt, start, end = self._m.codes[i]
+            self._done[i] = 1
+            fuse.fuse_body(self.data, self._fused[0], start, end, self._fused[1])
 
     @property
     def imports(self):
@@ -440,7 +485,7 @@ class Instance:
         for (lo, hi) in m.mems[m.n_imported_mems:]:
             self.memory = Memory(lo, hi, cap)
         # ---- define functions
-        data = module.data
+        data, self.consts, fused = module.code()
         nimp = m.n_imported_funcs
         local_inits = {}  # functions with the same locals share one initial list
         for i in range(len(m.codes)):
@@ -448,6 +493,7 @@ class Instance:
             lt, start, end = m.codes[i]
             f = Function(m.types[m.funcs[idx]], self, idx)
             f.code = data
+            f.fused = fused
             f.start = start
             f.end = end
             f.side = m.side_tables[i]
