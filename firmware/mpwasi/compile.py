@@ -25,6 +25,7 @@ import sys
 from .errors import Trap, Exit, WasmError, RecursionError
 from . import numeric
 from . import interp
+from .fuse import skip as _fuse_skip
 from .binary import I32, I64, F32, F64
 from .validate import NUM_SIG
 
@@ -65,51 +66,8 @@ def _blocktype(code, pc, types):
     return p, r, pc
 
 
-def _skip(code, pc, op):
-    """pc after the immediates of `op` (a validated body)."""
-    if op in (0x02, 0x03, 0x04):
-        b = code[pc]
-        if b == 0x40 or b in (0x7F, 0x7E, 0x7D, 0x7C, 0x70, 0x6F):
-            return pc + 1
-        return _uleb(code, pc)[1]
-    if op in (0x0C, 0x0D, 0x10, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0xD2, 0x41, 0x42):
-        while code[pc] & 0x80:
-            pc += 1
-        return pc + 1
-    if op == 0x0E:
-        n, pc = _uleb(code, pc)
-        for _ in range(n + 1):
-            pc = _uleb(code, pc)[1]
-        return pc
-    if op == 0x11 or 0x28 <= op <= 0x3E:
-        pc = _uleb(code, pc)[1]
-        return _uleb(code, pc)[1]
-    if op == 0x1C:
-        n, pc = _uleb(code, pc)
-        return pc + n
-    if op == 0x3F or op == 0x40 or op == 0xD0:
-        return pc + 1
-    if op == 0x43:
-        return pc + 4
-    if op == 0x44:
-        return pc + 8
-    if op == 0xFC:
-        sub, pc = _uleb(code, pc)
-        if sub <= 7:
-            return pc
-        if sub == 8:
-            return _uleb(code, pc)[1] + 1
-        if sub == 9 or sub == 13 or 15 <= sub <= 17:
-            return _uleb(code, pc)[1]
-        if sub == 10:
-            return pc + 2
-        if sub == 11:
-            return pc + 1
-        if sub == 12 or sub == 14:
-            pc = _uleb(code, pc)[1]
-            return _uleb(code, pc)[1]
-        raise Unsupported("opcode 0xfc %d" % sub)
-    return pc
+# pc after the immediates of an opcode (shared with the fusion pass)
+_skip = _fuse_skip
 
 
 class _Construct:
