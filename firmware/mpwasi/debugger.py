@@ -300,6 +300,7 @@ class Debugger:
         for f in self.inst.funcs[self.nimp:]:
             f.code = self.code
             f.fused = True  # the module's own bytes: breakpoints and stepping see every instruction
+            f.entry = None
         self.status = "loaded"
         self.gnames = _global_names(self.orig)
 

@@ -1,33 +1,48 @@
 """Superinstructions: a copy of a module's code where frequent instruction sequences are fused.
 
 The interpreter spends most of its time dispatching and moving values through the operand
-stack. For a validated module this pass writes a copy of the module's bytes in which the most
-frequent straight-line sequences of i32 instructions become one instruction of the interpreter's
-own (opcodes 0xD3-0xEA, which wasm 2.0 leaves unused), e.g.
+stack. For a validated module this pass writes a copy of the module's bytes in which frequent
+straight-line sequences become one instruction of the interpreter's own (opcodes 0xD3-0xF5,
+which wasm 2.0 leaves unused), e.g.
 
     local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
 
 Every fused instruction starts where its sequence started and ends where it ended, so every
 offset (branch targets in the side table, function starts and ends) means the same in the copy
 as in the module: the interpreter runs either. No sequence holds a control instruction except a
-final br_if, so no branch lands inside one. Where a sequence is longer than its fused form
-(multi-byte LEB128 immediates), the fused form is preceded by a skip. Constants live in a pool
-(`consts`, indexed by one byte), shared by the module's functions.
+final br_if (and leading `block`s, which do nothing when entered and are never branched into),
+so no branch lands inside one. Forms with an `adv` byte absorb longer sequences (multi-byte
+LEB128 immediates, leading blocks); the others are preceded by a skip where the sequence is
+longer than the form. Constants and memory offsets live in a pool (the instance's `consts`,
+indexed by one byte), shared by the module's functions.
 
-Layouts (p: the sequence start; BOP: an i32 binary opcode 0x46-0x4F or 0x6A-0x78; a trailing
-sink `local.set z` / `br_if l` / `local.tee z` keeps its two original bytes after the form):
+Layouts (p: the sequence start; the interpreter continues at p + 1 + adv; BOP: a binary
+numeric opcode; a trailing sink `local.set z` / `br_if l` / `local.tee z` keeps its two
+original bytes after the form):
 
-    0xD3 n            skip: continue at p + 1 + n
-    0xD4 x y _        local.get x; local.get y
-    0xD5 x z _        local.get x; local.set z
-    0xD7              a block's `end` or a one-byte pad: nothing to do
+    0xD3 n               skip: continue at p + 1 + n
+    0xD4 x y adv         local.get x; local.get y
+    0xD5 x z adv         local.get x; local.set z
+    0xD6 lo hi adv       call (lo | hi << 8)
+    0xD7                 a block's `end` or a one-byte pad: nothing to do
     0xD8 + 4*shape + sink, BOP, operands:
-        shape 0  BOP x y _    local.get x; local.get y; BOP
-        shape 1  BOP x k _    local.get x; i32.const K; BOP
-        shape 2  BOP k        i32.const K; BOP                (first operand: the stack top)
-        shape 3  BOP y        local.get y; BOP                (first operand: the stack top)
+        shape 0  BOP x y adv    local.get x; local.get y; BOP
+        shape 1  BOP x k adv    local.get x; CONST K; BOP
+        shape 2  BOP k          CONST K; BOP            (first operand: the stack top)
+        shape 3  BOP y          local.get y; BOP        (first operand: the stack top)
+        shape 4  BOP k adv      CONST K; BOP            (shape 2 with room for an adv byte)
         sink 0 push the result, 1 local.set z, 2 br_if, 3 local.tee z
-    0xE8 BOP z / 0xE9 BOP z / 0xEA BOP l    BOP; local.set z / local.tee z / br_if l
+    0xEC BOP z / 0xED BOP z / 0xEE BOP l    BOP; local.set z / local.tee z / br_if l
+    0xEF x               local.get x; the function's final `end` (a return of local x)
+    0xF0 LOP x o adv     local.get x; LOP (a load) with offset O
+    0xF1 bt              loop (the fuel count)
+    0xF2 LOP o           LOP, a load with offset O (address from the stack)
+    0xF3 SOP o           SOP, a store with offset O (address and value from the stack)
+    0xF4 SOP k o         CONST K; SOP
+    0xF5 LOP x k o adv   local.get x; i32.const K; i32.add; LOP
+
+An i32 comparison with a constant is stored as < or > where that is the same (x <= k is
+x < k + 1), which shortens the interpreter's chain of comparisons.
 
 The pass costs one copy of the module's bytes; `runtime` decides whether there is room for it.
 """
@@ -39,7 +54,7 @@ LL = 0xD4
 MOVE = 0xD5
 NOP = 0xD7
 SHAPED = 0xD8
-SS_SET = 0xE8
+SS_SET = 0xEC
 
 
 def skip(code, pc, op):
@@ -88,7 +103,31 @@ def skip(code, pc, op):
 
 
 def _binop(op):
-    return (op >= 0x46 and op <= 0x4F) or (op >= 0x6A and op <= 0x78)
+    # binary numeric opcodes: i32, i64 comparisons and arithmetic, f32/f64 comparisons and
+    # add sub mul div min max copysign
+    return (0x46 <= op <= 0x4F or 0x51 <= op <= 0x5A or 0x5B <= op <= 0x66
+            or 0x6A <= op <= 0x78 or 0x7C <= op <= 0x8A or 0x92 <= op <= 0x98
+            or 0xA0 <= op <= 0xA6)
+
+
+def _const_value(code, op, pc):
+    # the bits of a CONST instruction's immediate at pc
+    if op == 0x41:
+        return sleb(code, pc, 32)[0]
+    if op == 0x42:
+        return sleb(code, pc, 64)[0]
+    if op == 0x43:
+        return code[pc] | code[pc + 1] << 8 | code[pc + 2] << 16 | code[pc + 3] << 24
+    v = 0
+    for i in range(8):
+        v |= code[pc + i] << (8 * i)
+    return v
+
+
+# i32 comparisons with a constant k, as the strict comparison they equal: op -> (new op, step
+# of k, k for which there is none)
+_STRICT = {0x4D: (0x49, 1, 0xFFFFFFFF), 0x4C: (0x48, 1, 0x7FFFFFFF),
+           0x4F: (0x4B, -1, 0), 0x4E: (0x4A, -1, 0x80000000)}
 
 
 def fuse_body(data, out, start, end, consts):
@@ -126,91 +165,188 @@ def _emit(out, p, length, form):
         p += 1
 
 
+def _emit_adv(out, p, q, form):
+    # write `form`, whose last byte is its adv, at p for the sequence p..q
+    form[-1] = q - p - 1
+    for b in form:
+        out[p] = b
+        p += 1
+
+
 def _local(code, pc):
-    # (index, next pc) of a local.get/set/tee immediate, index None when it does not fit a byte
-    x, pc = uleb(code, pc)
-    return (x if x < 256 else None), pc
+    # the index of a local.get/set/tee immediate, None when it does not fit a byte
+    x = uleb(code, pc)[0]
+    return x if x < 256 else None
+
+
+def _sink(code, pc, end):
+    # (sink kind, opcode) of a local.set / br_if / local.tee with a one-byte immediate at pc
+    if pc < end - 1 and code[pc + 1] < 0x80:
+        op = code[pc]
+        if op == 0x21:
+            return 1
+        if op == 0x0D:
+            return 2
+        if op == 0x22:
+            return 3
+    return 0
 
 
 def _fuse_body(code, out, pc, end, consts, index):
+    pend = -1  # the start of leading blocks not written yet
     while pc < end:
         op = code[pc]
         p = pc
         pc = skip(code, pc + 1, op)
-        if op == 0x0B:
-            if pc < end:
+        if op == 0x02:  # entering a block does nothing: becomes part of what follows
+            if pend < 0:
+                pend = p
+            continue
+        q = pend if pend >= 0 else p  # where a form with an adv byte may start
+        done = _fuse_at(code, out, op, p, pc, q, end, consts, index)
+        if done < 0:
+            if pend >= 0:
+                _emit(out, pend, p - pend, ())
+            done = pc
+            if op == 0x0B and pc < end:
                 out[p] = NOP  # a block's end (the function's final end returns)
-            continue
-        if op == 0x02:
-            _emit(out, p, pc - p, ())  # entering a block does nothing
-            continue
-        if op == 0x20 or op == 0x41:
-            if pc >= end:
-                continue
-            op2 = code[pc]
-            p2 = pc
-            pc2 = skip(code, pc + 1, op2)
-            shape = -1
-            if op == 0x20:
-                x = _local(code, p + 1)[0]
-                if x is None:
-                    continue
-                if op2 == 0x20 or op2 == 0x41:
-                    if op2 == 0x20:
-                        y = _local(code, p2 + 1)[0]
-                        if y is None:
-                            continue
-                    else:
-                        y = _const(consts, index, sleb(code, p2 + 1, 32)[0])
-                        if y < 0:
-                            continue
-                    op3 = code[pc2]
-                    if _binop(op3):
-                        shape = 0 if op2 == 0x20 else 1
-                        form = [0, op3, x, y, 0]
-                        pc = pc2 + 1
-                    elif op2 == 0x20:
-                        _emit(out, p, pc2 - p, (LL, x, y, 0))
-                        pc = pc2
-                        continue
-                    else:
-                        continue
-                elif _binop(op2):
-                    shape = 3
-                    form = [0, op2, x]
-                    pc = pc2
-                elif op2 == 0x21:
-                    z = _local(code, p2 + 1)[0]
-                    if z is not None:
-                        _emit(out, p, pc2 - p, (MOVE, x, z, 0))
-                        pc = pc2
-                    continue
-                else:
-                    continue
-            else:  # i32.const
-                if not _binop(op2):
-                    continue
-                k = _const(consts, index, sleb(code, p + 1, 32)[0])
-                if k < 0:
-                    continue
-                shape = 2
-                form = [0, op2, k]
-                pc = pc2
-            sink = 0
-            if pc < end:
-                op4 = code[pc]
-                if (op4 == 0x21 or op4 == 0x22 or op4 == 0x0D) and code[pc + 1] < 0x80:
-                    sink = 1 if op4 == 0x21 else (3 if op4 == 0x22 else 2)
-                    form.append(op4)
-                    form.append(code[pc + 1])
-                    pc += 2
-            form[0] = SHAPED + 4 * shape + sink
-            _emit(out, p, pc - p, form)
-            continue
-        if _binop(op) and pc < end:
-            op2 = code[pc]
-            if (op2 == 0x21 or op2 == 0x22 or op2 == 0x0D) and code[pc + 1] < 0x80:
-                out[p] = SS_SET + (0 if op2 == 0x21 else (1 if op2 == 0x22 else 2))
-                out[p + 1] = op
-                out[p + 2] = code[pc + 1]
-                pc += 2
+            elif _binop(op) and pc < end:
+                sk = _sink(code, pc, end)
+                if sk:
+                    out[p] = SS_SET + (0 if sk == 1 else (1 if sk == 3 else 2))
+                    out[p + 1] = op
+                    out[p + 2] = code[pc + 1]
+                    done = pc + 2
+        pend = -1
+        pc = done
+
+
+def _fuse_at(code, out, op, p, pc, q, end, consts, index):
+    """Fuse the sequence starting with `op` at p (next instruction at pc; q <= p: the start of
+    leading blocks). Returns where the fused sequence ends, or -1 (nothing fused; leading blocks
+    are left to the caller)."""
+    if op == 0x10:
+        x = uleb(code, p + 1)[0]
+        if pc - q >= 4 and x < 65536:
+            _emit_adv(out, q, pc, [0xD6, x & 0xFF, x >> 8, 0])
+            return pc
+        return -1
+    if op == 0x03:  # loop: the loop opcode is a branch target, leading blocks are not part of it
+        if pc - p != 2:
+            return -1
+        if q < p:
+            _emit(out, q, p - q, ())
+        out[p] = 0xF1
+        return pc
+    if op >= 0x28 and op <= 0x3E:  # a load or store, address (and value) from the stack
+        k = _const(consts, index, _offset(code, p))
+        if k < 0:
+            return -1
+        _emit(out, q, pc - q, (0xF2 if op <= 0x35 else 0xF3, op, k))
+        return pc
+    if pc >= end:
+        return -1
+    op2 = code[pc]
+    p2 = pc
+    pc2 = skip(code, pc + 1, op2)
+    if op == 0x20:
+        x = _local(code, p + 1)
+        if x is None:
+            return -1
+        if op2 == 0x0B and pc2 == end:
+            if q < p:
+                _emit(out, q, p - q, ())
+            out[p] = 0xEF
+            out[p + 1] = x
+            return pc
+        if op2 == 0x20 or (op2 >= 0x41 and op2 <= 0x44):
+            if op2 == 0x20:
+                y = _local(code, p2 + 1)
+                if y is None:
+                    return -1
+            else:
+                kv = _const_value(code, op2, p2 + 1)
+            op3 = code[pc2]
+            if not _binop(op3):
+                if op2 == 0x20:
+                    _emit_adv(out, q, pc2, [0xD4, x, y, 0])
+                    return pc2
+                return -1
+            if op2 == 0x41 and op3 == 0x6A and code[pc2 + 1] >= 0x28 and code[pc2 + 1] <= 0x35:
+                # local.get x; i32.const k; i32.add; a load
+                k = _const(consts, index, kv)
+                o = _const(consts, index, _offset(code, pc2 + 1))
+                if k >= 0 and o >= 0:
+                    pc = skip(code, pc2 + 2, code[pc2 + 1])
+                    _emit_adv(out, q, pc, [0xF5, code[pc2 + 1], x, k, o, 0])
+                    return pc
+            if op2 != 0x20:
+                op3, kv = _strict(op3, kv)
+                y = _const(consts, index, kv)
+                if y < 0:
+                    return -1
+            pc = pc2 + 1
+            sk = _sink(code, pc, end)
+            form = [0xD8 + (4 if op2 != 0x20 else 0) + sk, op3, x, y, 0]
+            _emit_adv(out, q, pc, form)  # a sink keeps its bytes after the form
+            return pc + 2 if sk else pc
+        if op2 == 0x21:
+            z = _local(code, p2 + 1)
+            if z is None:
+                return -1
+            _emit_adv(out, q, pc2, [0xD5, x, z, 0])
+            return pc2
+        if op2 >= 0x28 and op2 <= 0x35:
+            k = _const(consts, index, _offset(code, p2))
+            if k < 0 or pc2 - q < 5:
+                return -1
+            _emit_adv(out, q, pc2, [0xF0, op2, x, k, 0])
+            return pc2
+        if _binop(op2):
+            form = [0xD8 + 12, op2, x]
+        else:
+            return -1
+        pc = pc2
+    elif op >= 0x41 and op <= 0x44:
+        if op2 >= 0x36 and op2 <= 0x3E:  # CONST c; a store
+            k = _const(consts, index, _const_value(code, op, p + 1))
+            o = _const(consts, index, _offset(code, p2))
+            if k < 0 or o < 0:
+                return -1
+            _emit(out, q, pc2 - q, (0xF4, op2, k, o))
+            return pc2
+        if not _binop(op2):
+            return -1
+        op2, kv = _strict(op2, _const_value(code, op, p + 1))
+        k = _const(consts, index, kv)
+        if k < 0:
+            return -1
+        if pc2 - q >= 4:  # room for an adv byte (a long constant, leading blocks)
+            sk = _sink(code, pc2, end)
+            _emit_adv(out, q, pc2, [0xD8 + 16 + sk, op2, k, 0])
+            return pc2 + 2 if sk else pc2
+        form = [0xD8 + 8, op2, k]
+        pc = pc2
+    else:
+        return -1
+    # shapes 2 and 3: no adv byte, a skip pads the front
+    sk = _sink(code, pc, end)
+    form[0] += sk
+    if sk:
+        form.append(code[pc])
+        form.append(code[pc + 1])
+        pc += 2
+    _emit(out, q, pc - q, form)
+    return pc
+
+
+def _offset(code, p):
+    # the offset of the memarg of the load or store at p (after the alignment)
+    return uleb(code, uleb(code, p + 1)[1])[0]
+
+
+def _strict(op, k):
+    t = _STRICT.get(op)
+    if t is not None and k != t[2]:
+        return t[0], (k + t[1]) & 0xFFFFFFFF
+    return op, k

@@ -71,6 +71,22 @@ def _oob():
     return Trap("out of bounds memory access")
 
 
+# loads 0x28-0x35: (bytes, sign bit of the loaded value or 0, mask of the result)
+_LOADS = ((4, 0, 0), (8, 0, 0), (4, 0, 0), (8, 0, 0), (1, 0x80, M32), (1, 0, 0),
+          (2, 0x8000, M32), (2, 0, 0), (1, 0x80, M64), (1, 0, 0), (2, 0x8000, M64), (2, 0, 0),
+          (4, 0x80000000, M64), (4, 0, 0))
+
+
+def _load(op, data, ea):
+    n, sign, mask = _LOADS[op - 0x28]
+    if ea + n > len(data):
+        raise _oob()
+    v = int.from_bytes(data[ea:ea + n], "little")
+    if v & sign:
+        v = (v - (sign << 1)) & mask
+    return v
+
+
 class Budget:
     """Fuel and call depth of one outermost call."""
 
@@ -191,94 +207,236 @@ def _run(fn, s, fr, budget):
         while True:
             op = code[pc]
             pc += 1
-            if op > 0xD7 and op < 0xEB:  # fused i32 forms (fuse.py)
-                if op < 0xE8:
-                    q = op - 0xD8
+            if op > 0xD2 and op < 0xF6:  # the fused forms (fuse.py)
+                if op > 0xD7 and op < 0xEF:  # a binary op on locals, constants, the stack
                     bop = code[pc]
-                    if q < 8:
-                        a = s[fp + code[pc + 1]]
-                        if q < 4:
-                            b = s[fp + code[pc + 2]]
+                    if op < 0xEC:
+                        q = op - 0xD8
+                        if q < 8:
+                            a = s[fp + code[pc + 1]]
+                            if q < 4:
+                                b = s[fp + code[pc + 2]]
+                            else:
+                                b = K[code[pc + 2]]
+                            pc += code[pc + 3]
                         else:
-                            b = K[code[pc + 2]]
-                        pc += 4
+                            a = pop()
+                            if q < 12:
+                                b = K[code[pc + 1]]
+                                pc += 2
+                            elif q < 16:
+                                b = s[fp + code[pc + 1]]
+                                pc += 2
+                            else:
+                                b = K[code[pc + 1]]
+                                pc += code[pc + 2]
+                        q &= 3
                     else:
+                        b = pop()
                         a = pop()
-                        if q < 12:
-                            b = K[code[pc + 1]]
+                        q = op - 0xEB
+                        if q == 2:
+                            q = 3
+                        elif q == 3:
+                            q = 2
+                    if bop == 0x6A:
+                        r = (a + b) & M32
+                    elif bop < 0x50:
+                        if bop == 0x49:
+                            r = 1 if a < b else 0
+                        elif bop == 0x48:
+                            r = 1 if (a ^ 0x80000000) < (b ^ 0x80000000) else 0
+                        elif bop == 0x47:
+                            r = 1 if a != b else 0
+                        elif bop == 0x46:
+                            r = 1 if a == b else 0
+                        elif bop == 0x4B:
+                            r = 1 if a > b else 0
+                        elif bop == 0x4A:
+                            r = 1 if (a ^ 0x80000000) > (b ^ 0x80000000) else 0
+                        elif bop == 0x4D:
+                            r = 1 if a <= b else 0
+                        elif bop == 0x4C:
+                            r = 1 if (a ^ 0x80000000) <= (b ^ 0x80000000) else 0
+                        elif bop == 0x4F:
+                            r = 1 if a >= b else 0
                         else:
-                            b = s[fp + code[pc + 1]]
-                        pc += 2
-                    q &= 3
-                else:
-                    bop = code[pc]
-                    b = pop()
-                    a = pop()
-                    q = op - 0xE7
-                    if q == 2:
-                        q = 3
-                    elif q == 3:
-                        q = 2
-                if bop == 0x6A:
-                    r = (a + b) & M32
-                elif bop < 0x50:
-                    if bop == 0x49:
-                        r = 1 if a < b else 0
-                    elif bop == 0x48:
-                        r = 1 if (a ^ 0x80000000) < (b ^ 0x80000000) else 0
-                    elif bop == 0x46:
-                        r = 1 if a == b else 0
-                    elif bop == 0x47:
-                        r = 1 if a != b else 0
-                    elif bop == 0x4A:
-                        r = 1 if (a ^ 0x80000000) > (b ^ 0x80000000) else 0
-                    elif bop == 0x4B:
-                        r = 1 if a > b else 0
-                    elif bop == 0x4C:
-                        r = 1 if (a ^ 0x80000000) <= (b ^ 0x80000000) else 0
-                    elif bop == 0x4D:
-                        r = 1 if a <= b else 0
-                    elif bop == 0x4E:
-                        r = 1 if (a ^ 0x80000000) >= (b ^ 0x80000000) else 0
+                            r = 1 if (a ^ 0x80000000) >= (b ^ 0x80000000) else 0
+                    elif bop < 0x6A or bop > 0x78:
+                        r = BIN[bop](a, b)
+                    elif bop == 0x71:
+                        r = a & b
+                    elif bop == 0x74:
+                        r = (a << (b & 31)) & M32
+                    elif bop == 0x6B:
+                        r = (a - b) & M32
+                    elif bop == 0x76:
+                        r = a >> (b & 31)
+                    elif bop == 0x6C:
+                        r = (a * b) & M32
+                    elif bop == 0x72:
+                        r = a | b
+                    elif bop == 0x73:
+                        r = a ^ b
                     else:
-                        r = 1 if a >= b else 0
-                elif bop == 0x71:
-                    r = a & b
-                elif bop == 0x6B:
-                    r = (a - b) & M32
-                elif bop == 0x74:
-                    r = (a << (b & 31)) & M32
-                elif bop == 0x76:
-                    r = a >> (b & 31)
-                elif bop == 0x6C:
-                    r = (a * b) & M32
-                elif bop == 0x72:
-                    r = a | b
-                elif bop == 0x73:
-                    r = a ^ b
-                else:
-                    r = BIN[bop](a, b)
-                if q == 0:
-                    push(r)
-                elif q == 1:  # local.set
-                    s[fp + code[pc + 1]] = r
-                    pc += 2
-                elif q == 2:  # br_if
-                    if r:
-                        keep = side[stp + 2]
-                        drop = side[stp + 3]
-                        if drop:
-                            n = len(s)
-                            del s[n - keep - drop:n - keep]
-                        pc = side[stp]
-                        stp = side[stp + 1]
-                    else:
+                        r = BIN[bop](a, b)
+                    if q == 0:
+                        push(r)
+                    elif q == 1:  # local.set
+                        s[fp + code[pc + 1]] = r
                         pc += 2
-                        stp += 4
-                else:  # local.tee
-                    s[fp + code[pc + 1]] = r
-                    push(r)
-                    pc += 2
+                    elif q == 2:  # br_if
+                        if r:
+                            keep = side[stp + 2]
+                            drop = side[stp + 3]
+                            if drop:
+                                n = len(s)
+                                del s[n - keep - drop:n - keep]
+                            pc = side[stp]
+                            stp = side[stp + 1]
+                        else:
+                            pc += 2
+                            stp += 4
+                    else:  # local.tee
+                        s[fp + code[pc + 1]] = r
+                        push(r)
+                        pc += 2
+                elif op < 0xD8:  # 0xD3-0xD7
+                    if op == 0xD6:  # call
+                        f = funcs[code[pc] | code[pc + 1] << 8]
+                        pc += code[pc + 2]
+                        if f.host is None or (nofast and f.host.fast):
+                            if len(fr) >= maxfr:
+                                raise Trap("call stack exhausted")
+                            fuel -= 1
+                            if fuel <= 0:
+                                fuel, fuel_left = _refuel(fuel_left)
+                                if tier_hook is not None:
+                                    tier_hook(f)
+                            e = f.entry
+                            if e is None:
+                                e = _entry(f)
+                            fr.append(fn)
+                            fr.append(pc)
+                            fr.append(stp)
+                            fr.append(fp)
+                            code, pc, side, fend, n, li = e
+                            fp = len(s) - n
+                            if li:
+                                s.extend(li)
+                            fn = f
+                            stp = 0
+                            if f.inst is not inst:
+                                inst = f.inst
+                                mem = inst.memory
+                                data = mem.data if mem is not None else None
+                                globs = inst.globals
+                                funcs = inst.funcs
+                                K = inst.consts
+                        else:
+                            _last[0] = fn
+                            _last[1] = pc
+                            host_call(f, s, budget, len(fr))
+                            if mem is not None:
+                                data = mem.data
+                    elif op == 0xD4:  # local.get x; local.get y
+                        push(s[fp + code[pc]])
+                        push(s[fp + code[pc + 1]])
+                        pc += code[pc + 2]
+                    elif op == 0xD5:  # local.get x; local.set z
+                        s[fp + code[pc + 1]] = s[fp + code[pc]]
+                        pc += code[pc + 2]
+                    elif op == 0xD3:  # skip
+                        pc += code[pc]
+                else:  # 0xEF-0xF5
+                    if op == 0xF0 or op == 0xF2 or op == 0xF5:  # loads
+                        lop = code[pc]
+                        if op == 0xF2:
+                            ea = pop() + K[code[pc + 1]]
+                            pc += 2
+                        elif op == 0xF0:
+                            ea = s[fp + code[pc + 1]] + K[code[pc + 2]]
+                            pc += code[pc + 3]
+                        else:
+                            ea = ((s[fp + code[pc + 1]] + K[code[pc + 2]]) & M32) + K[code[pc + 3]]
+                            pc += code[pc + 4]
+                        if lop == 0x28 or lop == 0x2A:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            push(unpack_from("<I", data, ea)[0])
+                        elif lop == 0x2B or lop == 0x29:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            push(unpack_from("<Q", data, ea)[0])
+                        elif lop == 0x2D:
+                            if ea >= len(data):
+                                raise _oob()
+                            push(data[ea])
+                        else:
+                            push(_load(lop, data, ea))
+                    elif op == 0xF1:  # loop: fuel is counted on every iteration
+                        fuel -= 1
+                        if fuel <= 0:
+                            fuel, fuel_left = _refuel(fuel_left)
+                            if tier_hook is not None:
+                                tier_hook(fn)
+                        pc += 1
+                    elif op == 0xF3 or op == 0xF4:  # stores
+                        sop = code[pc]
+                        if op == 0xF3:
+                            v = pop()
+                            ea = pop() + K[code[pc + 1]]
+                            pc += 2
+                        else:
+                            v = K[code[pc + 1]]
+                            ea = pop() + K[code[pc + 2]]
+                            pc += 3
+                        if sop == 0x36 or sop == 0x38:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            pack_into("<I", data, ea, v)
+                        elif sop == 0x37 or sop == 0x39:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            pack_into("<Q", data, ea, v)
+                        elif sop == 0x3A or sop == 0x3C:
+                            if ea >= len(data):
+                                raise _oob()
+                            data[ea] = v & 0xFF
+                        elif sop == 0x3B or sop == 0x3D:
+                            if ea + 2 > len(data):
+                                raise _oob()
+                            pack_into("<H", data, ea, v & 0xFFFF)
+                        else:  # 0x3E i64.store32
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            pack_into("<I", data, ea, v & M32)
+                    elif op == 0xEF:  # local.get x; the function's end
+                        v = s[fp + code[pc]]
+                        if fn.nres != 1:
+                            push(v)
+                            pc += 1
+                            continue
+                        del s[fp:]
+                        push(v)
+                        if not fr:
+                            return s
+                        fp = fr.pop()
+                        stp = fr.pop()
+                        pc = fr.pop()
+                        fn = fr.pop()
+                        code = fn.code
+                        side = fn.side
+                        fend = fn.end
+                        if fn.inst is not inst:
+                            inst = fn.inst
+                            mem = inst.memory
+                            data = mem.data if mem is not None else None
+                            globs = inst.globals
+                            funcs = inst.funcs
+                            K = inst.consts
+                    else:
+                        raise Trap("illegal opcode %d" % op)
             elif op == 0x20:  # local.get
                 x = code[pc]
                 pc += 1
@@ -545,20 +703,18 @@ def _run(fn, s, fr, budget):
                                 debug_hook((fn, pc, stp, fp, s, fr), "call", f)
                             if tier_hook is not None:
                                 tier_hook(f)
-                        if not f.fused:
-                            _fuse(f)
+                        e = f.entry
+                        if e is None:
+                            e = _entry(f)
                         fr.append(fn)
                         fr.append(pc)
                         fr.append(stp)
                         fr.append(fp)
-                        fp = len(s) - f.nparams
-                        if f.local_init:
-                            s.extend(f.local_init)
+                        code, pc, side, fend, n, li = e
+                        fp = len(s) - n
+                        if li:
+                            s.extend(li)
                         fn = f
-                        code = f.code
-                        pc = f.start
-                        side = f.side
-                        fend = f.end
                         stp = 0
                         if f.inst is not inst:
                             inst = f.inst
@@ -729,18 +885,6 @@ def _run(fn, s, fr, budget):
                         s[-1] = g(s[-1], b)
                     else:
                         s[-1] = UN[op](s[-1])
-            elif op > 0xD2 and op < 0xD8:  # fused (fuse.py): skip, two local.get, move, nop
-                if op == 0xD4:
-                    push(s[fp + code[pc]])
-                    push(s[fp + code[pc + 1]])
-                    pc += 3
-                elif op == 0xD5:
-                    s[fp + code[pc + 1]] = s[fp + code[pc]]
-                    pc += 3
-                elif op == 0xD3:
-                    pc += code[pc]
-                elif op != 0xD7:
-                    raise Trap("illegal opcode %d" % op)
             elif op == 0xFC:
                 x = code[pc]
                 pc += 1
@@ -788,6 +932,14 @@ def _fuse(f):
     m = f.inst.module
     m.fuse_body(f.idx - m._m.n_imported_funcs)
     f.fused = True
+
+
+def _entry(f):
+    # what a call of f loads, in one tuple (set on the first call)
+    if not f.fused:
+        _fuse(f)
+    f.entry = (f.code, f.start, f.side, f.end, f.nparams, f.local_init)
+    return f.entry
 
 
 def _refuel(fuel_left):

@@ -273,6 +273,7 @@ class Function:
         self.side = None
         self.local_init = None
         self.fused = True  # the interpreter fuses its code on the first run when False
+        self.entry = None  # (code, start, side, end, nparams, local_init), set by the interpreter
 
     @property
     def type(self):
