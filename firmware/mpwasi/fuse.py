@@ -154,6 +154,11 @@ def _emit(out, p, length, form):
     # write `form` (the fused bytes, shorter than or as long as the sequence) so that it ends
     # where the sequence of `length` bytes at p ends; a skip pads the front
     pad = length - len(form)
+    while pad > 256:  # a skip goes at most 256 bytes ahead
+        out[p] = SKIP
+        out[p + 1] = 255
+        p += 256
+        pad -= 256
     if pad == 1:
         out[p] = NOP
     elif pad > 1:
@@ -202,6 +207,9 @@ def _fuse_body(code, out, pc, end, consts, index):
             if pend < 0:
                 pend = p
             continue
+        if pend >= 0 and p - pend > 200:  # too far for an adv byte: the blocks become skips
+            _emit(out, pend, p - pend, ())
+            pend = -1
         q = pend if pend >= 0 else p  # where a form with an adv byte may start
         done = _fuse_at(code, out, op, p, pc, q, end, consts, index)
         if done < 0:
