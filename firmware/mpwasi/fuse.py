@@ -2,7 +2,7 @@
 
 The interpreter spends most of its time dispatching and moving values through the operand
 stack. For a validated module this pass writes a copy of the module's bytes in which frequent
-straight-line sequences become one instruction of the interpreter's own (opcodes 0xD3-0xF5,
+straight-line sequences become one instruction of the interpreter's own (opcodes 0xD3-0xFB,
 which wasm 2.0 leaves unused), e.g.
 
     local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
@@ -40,6 +40,10 @@ original bytes after the form):
     0xF3 SOP o           SOP, a store with offset O (address and value from the stack)
     0xF4 SOP k o         CONST K; SOP
     0xF5 LOP x k o adv   local.get x; i32.const K; i32.add; LOP
+    0xF6 l / 0xFB l      br_if l / br l
+    0xF7 l _             i32.eqz; br_if l
+    0xF8 z / 0xF9 z      local.set z / local.tee z
+    0xFA k               i32.const K
 
 An i32 comparison with a constant is stored as < or > where that is the same (x <= k is
 x < k + 1), which shortens the interpreter's chain of comparisons.
@@ -218,6 +222,18 @@ def _fuse_body(code, out, pc, end, consts, index):
             done = pc
             if op == 0x0B and pc < end:
                 out[p] = NOP  # a block's end (the function's final end returns)
+            elif pc - p == 2 and code[p + 1] < 0x80 and op in _SINGLE:
+                out[p] = _SINGLE[op]  # one instruction, its immediate as a byte
+                if op == 0x41:
+                    k = _const(consts, index, sleb(code, p + 1, 32)[0])
+                    if k < 0:
+                        out[p] = op
+                    else:
+                        out[p + 1] = k
+            elif op == 0x45 and code[pc] == 0x0D and code[pc + 1] < 0x80:
+                out[p] = 0xF7  # i32.eqz; br_if
+                out[p + 1] = code[pc + 1]
+                done = pc + 2
             elif _binop(op) and pc < end:
                 sk = _sink(code, pc, end)
                 if sk:
@@ -351,6 +367,10 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
 def _offset(code, p):
     # the offset of the memarg of the load or store at p (after the alignment)
     return uleb(code, uleb(code, p + 1)[1])[0]
+
+
+# single instructions with a one-byte immediate -> their fused form
+_SINGLE = {0x0D: 0xF6, 0x21: 0xF8, 0x22: 0xF9, 0x41: 0xFA, 0x0C: 0xFB}
 
 
 def _strict(op, k):

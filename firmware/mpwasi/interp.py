@@ -67,6 +67,17 @@ def memarg(code, pc):
     return uleb(code, pc + 1)
 
 
+def _float_views():
+    try:
+        from .nativefloat import _MQ, _MD
+        return _MQ, _MD
+    except ImportError:
+        return None
+
+
+_FVIEWS = _float_views() if numeric.HOST_DOUBLE else None
+
+
 def _oob():
     return Trap("out of bounds memory access")
 
@@ -202,12 +213,17 @@ def _run(fn, s, fr, budget):
         fuel = fuel_left if fuel_left < SLICE else SLICE
         fuel_left -= fuel
     K = inst.consts
+    # f64 arithmetic inline through one 8-byte buffer seen as an int and a float (where the
+    # host has doubles and memoryview.cast: CPython); else through the numeric tables
+    FQ = FD = None
+    if not numeric.SOFT and _FVIEWS:
+        FQ, FD = _FVIEWS
     op = 0
     try:
         while True:
             op = code[pc]
             pc += 1
-            if op > 0xD2 and op < 0xF6:  # the fused forms (fuse.py)
+            if op > 0xD2:  # the fused forms (fuse.py), the 0xFC prefix, a breakpoint
                 if op > 0xD7 and op < 0xEF:  # a binary op on locals, constants, the stack
                     bop = code[pc]
                     if op < 0xEC:
@@ -263,7 +279,39 @@ def _run(fn, s, fr, budget):
                         else:
                             r = 1 if (a ^ 0x80000000) >= (b ^ 0x80000000) else 0
                     elif bop < 0x6A or bop > 0x78:
-                        r = BIN[bop](a, b)
+                        if bop > 0x9F and bop < 0xA3 and FQ is not None:  # f64 add sub mul
+                            FQ[0] = a
+                            x = FD[0]
+                            FQ[0] = b
+                            if bop == 0xA2:
+                                FD[0] = x * FD[0]
+                            elif bop == 0xA0:
+                                FD[0] = x + FD[0]
+                            else:
+                                FD[0] = x - FD[0]
+                            r = FQ[0]
+                            if (r & 0x7FF0000000000000) == 0x7FF0000000000000 \
+                                    and r & 0xFFFFFFFFFFFFF:
+                                r = BIN[bop](a, b)  # a NaN: its payload by the wasm rules
+                        elif bop > 0x60 and bop < 0x67 and FQ is not None:  # f64 comparisons
+                            FQ[0] = a
+                            x = FD[0]
+                            FQ[0] = b
+                            y = FD[0]
+                            if bop == 0x63:
+                                r = 1 if x < y else 0
+                            elif bop == 0x64:
+                                r = 1 if x > y else 0
+                            elif bop == 0x65:
+                                r = 1 if x <= y else 0
+                            elif bop == 0x66:
+                                r = 1 if x >= y else 0
+                            elif bop == 0x61:
+                                r = 1 if x == y else 0
+                            else:
+                                r = 1 if x != y else 0
+                        else:
+                            r = BIN[bop](a, b)
                     elif bop == 0x71:
                         r = a & b
                     elif bop == 0x74:
@@ -348,93 +396,151 @@ def _run(fn, s, fr, budget):
                         pc += code[pc + 2]
                     elif op == 0xD3:  # skip
                         pc += code[pc]
-                else:  # 0xEF-0xF5
-                    if op == 0xF0 or op == 0xF2 or op == 0xF5:  # loads
-                        lop = code[pc]
-                        if op == 0xF2:
-                            ea = pop() + K[code[pc + 1]]
-                            pc += 2
-                        elif op == 0xF0:
-                            ea = s[fp + code[pc + 1]] + K[code[pc + 2]]
-                            pc += code[pc + 3]
-                        else:
-                            ea = ((s[fp + code[pc + 1]] + K[code[pc + 2]]) & M32) + K[code[pc + 3]]
-                            pc += code[pc + 4]
-                        if lop == 0x28 or lop == 0x2A:
-                            if ea + 4 > len(data):
-                                raise _oob()
-                            push(unpack_from("<I", data, ea)[0])
-                        elif lop == 0x2B or lop == 0x29:
-                            if ea + 8 > len(data):
-                                raise _oob()
-                            push(unpack_from("<Q", data, ea)[0])
-                        elif lop == 0x2D:
-                            if ea >= len(data):
-                                raise _oob()
-                            push(data[ea])
-                        else:
-                            push(_load(lop, data, ea))
-                    elif op == 0xF1:  # loop: fuel is counted on every iteration
-                        fuel -= 1
-                        if fuel <= 0:
-                            fuel, fuel_left = _refuel(fuel_left)
-                            if tier_hook is not None:
-                                tier_hook(fn)
-                        pc += 1
-                    elif op == 0xF3 or op == 0xF4:  # stores
-                        sop = code[pc]
-                        if op == 0xF3:
-                            v = pop()
-                            ea = pop() + K[code[pc + 1]]
-                            pc += 2
-                        else:
-                            v = K[code[pc + 1]]
-                            ea = pop() + K[code[pc + 2]]
-                            pc += 3
-                        if sop == 0x36 or sop == 0x38:
-                            if ea + 4 > len(data):
-                                raise _oob()
-                            pack_into("<I", data, ea, v)
-                        elif sop == 0x37 or sop == 0x39:
-                            if ea + 8 > len(data):
-                                raise _oob()
-                            pack_into("<Q", data, ea, v)
-                        elif sop == 0x3A or sop == 0x3C:
-                            if ea >= len(data):
-                                raise _oob()
-                            data[ea] = v & 0xFF
-                        elif sop == 0x3B or sop == 0x3D:
-                            if ea + 2 > len(data):
-                                raise _oob()
-                            pack_into("<H", data, ea, v & 0xFFFF)
-                        else:  # 0x3E i64.store32
-                            if ea + 4 > len(data):
-                                raise _oob()
-                            pack_into("<I", data, ea, v & M32)
-                    elif op == 0xEF:  # local.get x; the function's end
-                        v = s[fp + code[pc]]
-                        if fn.nres != 1:
-                            push(v)
+                else:  # 0xEF-0xFF
+                    if op < 0xF6:
+                        if op == 0xF0 or op == 0xF2 or op == 0xF5:  # loads
+                            lop = code[pc]
+                            if op == 0xF2:
+                                ea = pop() + K[code[pc + 1]]
+                                pc += 2
+                            elif op == 0xF0:
+                                ea = s[fp + code[pc + 1]] + K[code[pc + 2]]
+                                pc += code[pc + 3]
+                            else:
+                                ea = ((s[fp + code[pc + 1]] + K[code[pc + 2]]) & M32) + K[code[pc + 3]]
+                                pc += code[pc + 4]
+                            if lop == 0x28 or lop == 0x2A:
+                                if ea + 4 > len(data):
+                                    raise _oob()
+                                push(unpack_from("<I", data, ea)[0])
+                            elif lop == 0x2B or lop == 0x29:
+                                if ea + 8 > len(data):
+                                    raise _oob()
+                                push(unpack_from("<Q", data, ea)[0])
+                            elif lop == 0x2D:
+                                if ea >= len(data):
+                                    raise _oob()
+                                push(data[ea])
+                            else:
+                                push(_load(lop, data, ea))
+                        elif op == 0xF1:  # loop: fuel is counted on every iteration
+                            fuel -= 1
+                            if fuel <= 0:
+                                fuel, fuel_left = _refuel(fuel_left)
+                                if tier_hook is not None:
+                                    tier_hook(fn)
                             pc += 1
-                            continue
-                        del s[fp:]
-                        push(v)
-                        if not fr:
-                            return s
-                        fp = fr.pop()
-                        stp = fr.pop()
-                        pc = fr.pop()
-                        fn = fr.pop()
-                        code = fn.code
-                        side = fn.side
-                        fend = fn.end
-                        if fn.inst is not inst:
-                            inst = fn.inst
-                            mem = inst.memory
-                            data = mem.data if mem is not None else None
-                            globs = inst.globals
-                            funcs = inst.funcs
-                            K = inst.consts
+                        elif op == 0xF3 or op == 0xF4:  # stores
+                            sop = code[pc]
+                            if op == 0xF3:
+                                v = pop()
+                                ea = pop() + K[code[pc + 1]]
+                                pc += 2
+                            else:
+                                v = K[code[pc + 1]]
+                                ea = pop() + K[code[pc + 2]]
+                                pc += 3
+                            if sop == 0x36 or sop == 0x38:
+                                if ea + 4 > len(data):
+                                    raise _oob()
+                                pack_into("<I", data, ea, v)
+                            elif sop == 0x37 or sop == 0x39:
+                                if ea + 8 > len(data):
+                                    raise _oob()
+                                pack_into("<Q", data, ea, v)
+                            elif sop == 0x3A or sop == 0x3C:
+                                if ea >= len(data):
+                                    raise _oob()
+                                data[ea] = v & 0xFF
+                            elif sop == 0x3B or sop == 0x3D:
+                                if ea + 2 > len(data):
+                                    raise _oob()
+                                pack_into("<H", data, ea, v & 0xFFFF)
+                            else:  # 0x3E i64.store32
+                                if ea + 4 > len(data):
+                                    raise _oob()
+                                pack_into("<I", data, ea, v & M32)
+                        elif op == 0xEF:  # local.get x; the function's end
+                            v = s[fp + code[pc]]
+                            if fn.nres != 1:
+                                push(v)
+                                pc += 1
+                                continue
+                            del s[fp:]
+                            if not fr:
+                                push(v)
+                                return s
+                            fp = fr.pop()
+                            stp = fr.pop()
+                            pc = fr.pop()
+                            fn = fr.pop()
+                            code = fn.code
+                            side = fn.side
+                            fend = fn.end
+                            if code[pc] == 0xF8:  # the caller's local.set of the result
+                                s[fp + code[pc + 1]] = v
+                                pc += 2
+                            else:
+                                push(v)
+                            if fn.inst is not inst:
+                                inst = fn.inst
+                                mem = inst.memory
+                                data = mem.data if mem is not None else None
+                                globs = inst.globals
+                                funcs = inst.funcs
+                                K = inst.consts
+                        else:
+                            raise Trap("illegal opcode %d" % op)
+                    elif op < 0xFC:  # single instructions with their immediate as a byte
+                        if op == 0xF8:  # local.set
+                            s[fp + code[pc]] = pop()
+                            pc += 1
+                        elif op == 0xF6 or op == 0xF7:  # br_if; i32.eqz + br_if
+                            if op == 0xF6:
+                                c = pop()
+                            else:
+                                c = not pop()
+                            if c:
+                                keep = side[stp + 2]
+                                drop = side[stp + 3]
+                                if drop:
+                                    n = len(s)
+                                    del s[n - keep - drop:n - keep]
+                                pc = side[stp]
+                                stp = side[stp + 1]
+                            else:
+                                pc += op - 0xF5
+                                stp += 4
+                        elif op == 0xFA:  # a constant
+                            push(K[code[pc]])
+                            pc += 1
+                        elif op == 0xF9:  # local.tee
+                            s[fp + code[pc]] = s[-1]
+                            pc += 1
+                        else:  # 0xFB br
+                            keep = side[stp + 2]
+                            drop = side[stp + 3]
+                            if drop:
+                                n = len(s)
+                                del s[n - keep - drop:n - keep]
+                            pc = side[stp]
+                            stp = side[stp + 1]
+                    elif op == 0xFC:
+                        x = code[pc]
+                        pc += 1
+                        if x & 0x80:
+                            x, pc = uleb(code, pc - 1)
+                        if x < 8:
+                            s[-1] = UN[0xE0 + x](s[-1])
+                        else:
+                            pc = _bulk(x, code, pc, s, inst)
+                            if mem is not None:
+                                data = mem.data
+                    elif op == 0xFF and debug_hook is not None:
+                        # a breakpoint the debugger patched into its copy of the code
+                        pc -= 1
+                        debug_hook((fn, pc, stp, fp, s, fr), "break", None)
+                        # the hook puts the original byte back (and re-arms it later)
                     else:
                         raise Trap("illegal opcode %d" % op)
             elif op == 0x20:  # local.get
@@ -878,6 +984,22 @@ def _run(fn, s, fr, budget):
                         s[-1] = (s[-1] * b) & M64
                     else:
                         s[-1] = BIN[op](s[-1], b)
+                elif op > 0x9F and op < 0xA3 and FQ is not None:  # f64 add sub mul
+                    b = pop()
+                    a = s[-1]
+                    FQ[0] = a
+                    x = FD[0]
+                    FQ[0] = b
+                    if op == 0xA2:
+                        FD[0] = x * FD[0]
+                    elif op == 0xA0:
+                        FD[0] = x + FD[0]
+                    else:
+                        FD[0] = x - FD[0]
+                    r = FQ[0]
+                    if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
+                        r = BIN[op](a, b)  # a NaN: its payload by the wasm rules
+                    s[-1] = r
                 else:
                     g = BIN[op]
                     if g is not None:
@@ -885,17 +1007,6 @@ def _run(fn, s, fr, budget):
                         s[-1] = g(s[-1], b)
                     else:
                         s[-1] = UN[op](s[-1])
-            elif op == 0xFC:
-                x = code[pc]
-                pc += 1
-                if x & 0x80:
-                    x, pc = uleb(code, pc - 1)
-                if x < 8:
-                    s[-1] = UN[0xE0 + x](s[-1])
-                else:
-                    pc = _bulk(x, code, pc, s, inst)
-                    if mem is not None:
-                        data = mem.data
             elif op == 0xD0:  # ref.null
                 pc += 1
                 push(None)
@@ -904,11 +1015,6 @@ def _run(fn, s, fr, budget):
             elif op == 0xD2:  # ref.func
                 x, pc = uleb(code, pc)
                 push(funcs[x])
-            elif op == 0xFF and debug_hook is not None:
-                # a breakpoint the debugger patched into its copy of the code
-                pc -= 1
-                debug_hook((fn, pc, stp, fp, s, fr), "break", None)
-                # the hook puts the original byte back (and re-arms it later)
             else:
                 raise Trap("illegal opcode %d" % op)
     except Trap as e:
