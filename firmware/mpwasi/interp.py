@@ -190,8 +190,6 @@ def _run(fn, s, fr, budget):
     pop = s.pop
     push = s.append
     fp = 0
-    if not fn.fused:
-        _fuse(fn)
     if fn.local_init:
         s.extend(fn.local_init)
     code = fn.code
@@ -361,6 +359,10 @@ def _run(fn, s, fr, budget):
                                 fuel, fuel_left = _refuel(fuel_left)
                                 if tier_hook is not None:
                                     tier_hook(f)
+                            if not f.fused:  # the first calls run the module's own bytes
+                                f.heat -= 1
+                                if f.heat <= 0:
+                                    _fuse(f)
                             e = f.entry
                             if e is None:
                                 e = _entry(f)
@@ -809,6 +811,10 @@ def _run(fn, s, fr, budget):
                                 debug_hook((fn, pc, stp, fp, s, fr), "call", f)
                             if tier_hook is not None:
                                 tier_hook(f)
+                        if not f.fused:  # the first calls run the module's own bytes
+                            f.heat -= 1
+                            if f.heat <= 0:
+                                _fuse(f)
                         e = f.entry
                         if e is None:
                             e = _entry(f)
@@ -856,6 +862,10 @@ def _run(fn, s, fr, budget):
                             debug_hook((fn, pc - 1, stp, fp, s, fr), "tick", None)
                         if tier_hook is not None:
                             tier_hook(fn)
+                    if not fn.fused:  # hot enough to fuse (the code stays valid at this pc)
+                        fn.heat -= 1
+                        if fn.heat <= 0:
+                            _fuse(fn)
                     if code[pc] & 0x80:
                         while code[pc] & 0x80:
                             pc += 1
@@ -1034,7 +1044,9 @@ def _run(fn, s, fr, budget):
 
 
 def _fuse(f):
-    # the first run of f: its body gets fused in the module's copy of the code (fuse.py)
+    # f is hot (HEAT calls or loop iterations): its body gets fused in the module's copy of the
+    # code (fuse.py). Every fused form starts and ends where its sequence did, so the frames
+    # running f (at a loop or after a call) go on in the fused code.
     m = f.inst.module
     m.fuse_body(f.idx - m._m.n_imported_funcs)
     f.fused = True
@@ -1042,8 +1054,6 @@ def _fuse(f):
 
 def _entry(f):
     # what a call of f loads, in one tuple (set on the first call)
-    if not f.fused:
-        _fuse(f)
     f.entry = (f.code, f.start, f.side, f.end, f.nparams, f.local_init)
     return f.entry
 

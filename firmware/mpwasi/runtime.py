@@ -272,7 +272,8 @@ class Function:
         self.end = 0
         self.side = None
         self.local_init = None
-        self.fused = True  # the interpreter fuses its code on the first run when False
+        self.fused = True  # when False, the interpreter fuses its code once it is hot
+        self.heat = HEAT
         self.entry = None  # (code, start, side, end, nparams, local_init), set by the interpreter
 
     @property
@@ -333,6 +334,8 @@ def _env_fuse():
 
 # whether the interpreter runs fused code (fuse.py); MPWASI_FUSE=0 turns it off
 FUSE = _env_fuse()
+# a function is fused after this many calls plus loop iterations in the interpreter
+HEAT = 40
 
 
 def _room_for(n):
