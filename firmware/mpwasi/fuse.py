@@ -2,7 +2,7 @@
 
 The interpreter spends most of its time dispatching and moving values through the operand
 stack. For a validated module this pass writes a copy of the module's bytes in which frequent
-straight-line sequences become one instruction of the interpreter's own (opcodes 0xD3-0xFB,
+straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xC6 and 0xD3-0xFB,
 which wasm 2.0 leaves unused), e.g.
 
     local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
@@ -20,6 +20,8 @@ Layouts (p: the sequence start; the interpreter continues at p + 1 + adv; BOP: a
 numeric opcode; a trailing sink `local.set z` / `br_if l` / `local.tee z` keeps its two
 original bytes after the form):
 
+    0xC5 LOP k o adv     CONST K; LOP (a load from a fixed address)
+    0xC6 k adv           CONST K (a long one)
     0xD3 n               skip: continue at p + 1 + n
     0xD4 x y adv         local.get x; local.get y
     0xD5 x z adv         local.get x; local.set z
@@ -292,10 +294,10 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
                 kv = _const_value(code, op2, p2 + 1)
             op3 = code[pc2]
             if not _binop(op3):
-                if op2 == 0x20:
+                if op2 == 0x20 and not (op3 == 0x41 and _lk_load(code, pc2)):
                     _emit_adv(out, q, pc2, [0xD4, x, y, 0])
                     return pc2
-                return -1
+                return -1  # (local.get y starts a longer form: local.get x stays alone)
             if op2 == 0x41 and op3 == 0x6A and code[pc2 + 1] >= 0x28 and code[pc2 + 1] <= 0x35:
                 # local.get x; i32.const k; i32.add; a load
                 k = _const(consts, index, kv)
@@ -332,14 +334,22 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
             return -1
         pc = pc2
     elif op >= 0x41 and op <= 0x44:
-        if op2 >= 0x36 and op2 <= 0x3E:  # CONST c; a store
+        if op2 >= 0x28 and op2 <= 0x3E:  # CONST c; a load or a store
             k = _const(consts, index, _const_value(code, op, p + 1))
             o = _const(consts, index, _offset(code, p2))
             if k < 0 or o < 0:
                 return -1
-            _emit(out, q, pc2 - q, (0xF4, op2, k, o))
+            if op2 <= 0x35:
+                _emit_adv(out, q, pc2, [0xC5, op2, k, o, 0])
+            else:
+                _emit(out, q, pc2 - q, (0xF4, op2, k, o))
             return pc2
         if not _binop(op2):
+            if pc - q >= 3:  # a long constant alone
+                k = _const(consts, index, _const_value(code, op, p + 1))
+                if k >= 0:
+                    _emit_adv(out, q, pc, [0xC6, k, 0])
+                    return pc
             return -1
         op2, kv = _strict(op2, _const_value(code, op, p + 1))
         k = _const(consts, index, kv)
@@ -364,6 +374,12 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
     return pc
 
 
+def _lk_load(code, p):
+    # whether i32.const k at p is followed by i32.add and a load
+    p = skip(code, p + 1, 0x41)
+    return code[p] == 0x6A and 0x28 <= code[p + 1] <= 0x35
+
+
 def _offset(code, p):
     # the offset of the memarg of the load or store at p (after the alignment)
     return uleb(code, uleb(code, p + 1)[1])[0]
@@ -378,3 +394,39 @@ def _strict(op, k):
     if t is not None and k != t[2]:
         return t[0], (k + t[1]) & 0xFFFFFFFF
     return op, k
+
+
+# ---- for tests and tuning: the forms of a fused body
+
+# length, or -(offset of the adv byte)
+_FORM_LEN = {0xC5: -5, 0xC6: -3, 0xD4: -3, 0xD5: -3, 0xD6: -3, 0xD7: 1, 0xEC: 3, 0xED: 3, 0xEE: 3, 0xEF: 2,
+             0xF0: -4, 0xF1: 2, 0xF2: 3, 0xF3: 3, 0xF4: 4, 0xF5: -5, 0xF6: 2, 0xF7: 3,
+             0xF8: 2, 0xF9: 2, 0xFA: 2, 0xFB: 2}
+
+
+def forms(out, data, start, end):
+    """[(pc, opcode)] of the instructions the interpreter dispatches in out[start:end] (the
+    fused copy of data): fused forms by their opcode, other instructions by theirs."""
+    res = []
+    pc = start
+    while pc < end:
+        op = out[pc]
+        res.append((pc, op))
+        if op == SKIP:
+            pc += 1 + out[pc + 1]
+        elif op >= 0xD8 and op <= 0xEB:
+            shape = (op - 0xD8) >> 2
+            if shape < 2:
+                pc = pc + 1 + out[pc + 4]
+            elif shape == 4:
+                pc = pc + 1 + out[pc + 3]
+            else:
+                pc += 3
+            if (op - 0xD8) & 3:
+                pc += 2
+        elif op in _FORM_LEN:
+            n = _FORM_LEN[op]
+            pc = pc + 1 + out[pc - n] if n < 0 else pc + n
+        else:
+            pc = skip(data, pc + 1, data[pc])
+    return res

@@ -221,7 +221,7 @@ def _run(fn, s, fr, budget):
         while True:
             op = code[pc]
             pc += 1
-            if op > 0xD2:  # the fused forms (fuse.py), the 0xFC prefix, a breakpoint
+            if op > 0xC4:  # the fused forms (fuse.py), the 0xFC prefix, references, a breakpoint
                 if op > 0xD7 and op < 0xEF:  # a binary op on locals, constants, the stack
                     bop = code[pc]
                     if op < 0xEC:
@@ -347,7 +347,7 @@ def _run(fn, s, fr, budget):
                         s[fp + code[pc + 1]] = r
                         push(r)
                         pc += 2
-                elif op < 0xD8:  # 0xD3-0xD7
+                elif op < 0xD8:  # 0xC5-0xD7
                     if op == 0xD6:  # call
                         f = funcs[code[pc] | code[pc + 1] << 8]
                         pc += code[pc + 2]
@@ -398,6 +398,31 @@ def _run(fn, s, fr, budget):
                         pc += code[pc + 2]
                     elif op == 0xD3:  # skip
                         pc += code[pc]
+                    elif op == 0xD7:
+                        pass
+                    elif op == 0xC5:  # CONST k; a load
+                        lop = code[pc]
+                        ea = K[code[pc + 1]] + K[code[pc + 2]]
+                        pc += code[pc + 3]
+                        if lop == 0x2B or lop == 0x29:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            push(unpack_from("<Q", data, ea)[0])
+                        else:
+                            push(_load(lop, data, ea))
+                    elif op == 0xC6:  # a long constant
+                        push(K[code[pc]])
+                        pc += code[pc + 1]
+                    elif op == 0xD0:  # ref.null
+                        pc += 1
+                        push(None)
+                    elif op == 0xD1:  # ref.is_null
+                        s[-1] = 1 if s[-1] is None else 0
+                    elif op == 0xD2:  # ref.func
+                        x, pc = uleb(code, pc)
+                        push(funcs[x])
+                    else:
+                        raise Trap("illegal opcode %d" % op)
                 else:  # 0xEF-0xFF
                     if op < 0xF6:
                         if op == 0xF0 or op == 0xF2 or op == 0xF5:  # loads
@@ -1017,14 +1042,6 @@ def _run(fn, s, fr, budget):
                         s[-1] = g(s[-1], b)
                     else:
                         s[-1] = UN[op](s[-1])
-            elif op == 0xD0:  # ref.null
-                pc += 1
-                push(None)
-            elif op == 0xD1:  # ref.is_null
-                s[-1] = 1 if s[-1] is None else 0
-            elif op == 0xD2:  # ref.func
-                x, pc = uleb(code, pc)
-                push(funcs[x])
             else:
                 raise Trap("illegal opcode %d" % op)
     except Trap as e:
