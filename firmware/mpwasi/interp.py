@@ -736,10 +736,10 @@ def _run(fn, s, fr, budget):
                         x, pc = sleb(code, pc, 64)
                         push(x)
                     elif op == 0x43:  # f32.const
-                        push(unpack_from("<I", code, pc)[0])
+                        push(int.from_bytes(bytes(code[pc:pc + 4]), "little"))
                         pc += 4
                     elif op == 0x44:  # f64.const
-                        push(unpack_from("<Q", code, pc)[0])
+                        push(int.from_bytes(bytes(code[pc:pc + 8]), "little"))
                         pc += 8
                     elif op == 0x3F:  # memory.size
                         pc += 1
@@ -1067,6 +1067,9 @@ def _fuse(f):
     m = f.inst.module
     m.fuse_body(f.idx - m._m.n_imported_funcs)
     f.fused = True
+    if isinstance(f.code, list) and not isinstance(f.side, list):
+        f.side = list(f.side)  # (CPython, like the code: indexing a list is the fastest)
+    f.entry = None
 
 
 def _entry(f):

@@ -338,13 +338,13 @@ FUSE = _env_fuse()
 HEAT = 40
 
 
-def _room_for(n):
+def _free():
+    # free heap bytes (MicroPython), None where the heap has no fixed size (CPython)
     try:
         import gc
-        free = gc.mem_free()
+        return gc.mem_free()
     except (ImportError, AttributeError):
-        return True  # CPython: no fixed heap
-    return free >= n
+        return None
 
 
 class Module:
@@ -379,9 +379,13 @@ class Module:
         own bytes. A function is fused when the interpreter first runs it (fuse_body)."""
         if self._fused is None:
             self._fused = (self.data, (), True)
-            if FUSE and _room_for(3 * len(self.data) + 32768):
+            free = _free()
+            if FUSE and (free is None or free >= 3 * len(self.data) + 32768):
                 try:
-                    self._fused = (bytearray(self.data), [], False)
+                    # on CPython (no fixed heap) the copy is a list: CPython indexes a list of
+                    # small ints about four times faster than a bytearray; a board keeps bytes
+                    copy = list(self.data) if free is None else bytearray(self.data)
+                    self._fused = (copy, [], False)
                     self._done = bytearray(len(self._m.codes))
                 except MemoryError:
                     pass
