@@ -2,7 +2,7 @@
 
 The interpreter spends most of its time dispatching and moving values through the operand
 stack. For a validated module this pass writes a copy of the module's bytes in which frequent
-straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xC6 and 0xD3-0xFB,
+straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCB and 0xD3-0xFB,
 which wasm 2.0 leaves unused), e.g.
 
     local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
@@ -22,6 +22,11 @@ original bytes after the form):
 
     0xC5 LOP k o adv     CONST K; LOP (a load from a fixed address)
     0xC6 k adv           CONST K (a long one)
+    0xC7 BOP SOP o       BOP; SOP (a store of the result with offset O)
+    0xC8 BOP SOP o adv   the same, longer
+    0xC9 BOP LOP o       LOP; BOP (the loaded value is the second operand)
+    0xCA BOP LOP o adv   the same, longer
+    0xCB BOP LOP x o adv local.get x; LOP; BOP
     0xD3 n               skip: continue at p + 1 + n
     0xD4 x y adv         local.get x; local.get y
     0xD5 x z adv         local.get x; local.set z
@@ -236,6 +241,15 @@ def _fuse_body(code, out, pc, end, consts, index):
                 out[p] = 0xF7  # i32.eqz; br_if
                 out[p + 1] = code[pc + 1]
                 done = pc + 2
+            elif _binop(op) and pc < end and 0x36 <= code[pc] <= 0x3E:  # BOP; a store
+                o = _const(consts, index, _offset(code, pc))
+                nx = skip(code, pc + 1, code[pc])
+                if o >= 0:
+                    if nx - p == 4:
+                        _emit(out, p, 4, (0xC7, op, code[pc], o))
+                    else:
+                        _emit_adv(out, p, nx, [0xC8, op, code[pc], o, 0])
+                    done = nx
             elif _binop(op) and pc < end:
                 sk = _sink(code, pc, end)
                 if sk:
@@ -268,6 +282,12 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
         k = _const(consts, index, _offset(code, p))
         if k < 0:
             return -1
+        if op <= 0x35 and pc < end and _binop(code[pc]):  # a load as a binary op's operand
+            if pc - q == 3:
+                _emit(out, q, 4, (0xC9, code[pc], op, k))
+            else:
+                _emit_adv(out, q, pc + 1, [0xCA, code[pc], op, k, 0])
+            return pc + 1
         _emit(out, q, pc - q, (0xF2 if op <= 0x35 else 0xF3, op, k))
         return pc
     if pc >= end:
@@ -326,6 +346,9 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
             k = _const(consts, index, _offset(code, p2))
             if k < 0 or pc2 - q < 5:
                 return -1
+            if pc2 < end and _binop(code[pc2]):  # local.get x; a load; a binary op
+                _emit_adv(out, q, pc2 + 1, [0xCB, code[pc2], op2, x, k, 0])
+                return pc2 + 1
             _emit_adv(out, q, pc2, [0xF0, op2, x, k, 0])
             return pc2
         if _binop(op2):
@@ -399,7 +422,7 @@ def _strict(op, k):
 # ---- for tests and tuning: the forms of a fused body
 
 # length, or -(offset of the adv byte)
-_FORM_LEN = {0xC5: -5, 0xC6: -3, 0xD4: -3, 0xD5: -3, 0xD6: -3, 0xD7: 1, 0xEC: 3, 0xED: 3, 0xEE: 3, 0xEF: 2,
+_FORM_LEN = {0xC5: -5, 0xC6: -3, 0xC7: 4, 0xC8: -4, 0xC9: 4, 0xCA: -4, 0xCB: -5, 0xD4: -3, 0xD5: -3, 0xD6: -3, 0xD7: 1, 0xEC: 3, 0xED: 3, 0xEE: 3, 0xEF: 2,
              0xF0: -4, 0xF1: 2, 0xF2: 3, 0xF3: 3, 0xF4: 4, 0xF5: -5, 0xF6: 2, 0xF7: 3,
              0xF8: 2, 0xF9: 2, 0xFA: 2, 0xFB: 2}
 

@@ -78,6 +78,44 @@ def _float_views():
 _FVIEWS = _float_views() if numeric.HOST_DOUBLE else None
 
 
+def _kinds():
+    # the group of each opcode above 0xC4 in the fused code (fuse.py); 8: the rare ones
+    k = [8] * 256
+    for op in range(0xD8, 0xEF):
+        k[op] = 0
+    for op in (0xC7, 0xC8, 0xC9, 0xCA, 0xCB):
+        k[op] = 0
+    for op in (0xF0, 0xF2, 0xF5):
+        k[op] = 1
+    k[0xF3] = k[0xF4] = 2
+    k[0xD6] = 3
+    k[0xD4] = k[0xD5] = 4
+    for op in range(0xF6, 0xFC):
+        k[op] = 5
+    k[0xF1] = 6
+    k[0xEF] = 7
+    return k
+
+
+_FK = _kinds()
+
+
+def _store(op, data, ea, v):
+    # the narrow stores 0x3A-0x3E
+    if op == 0x3A or op == 0x3C:
+        if ea >= len(data):
+            raise _oob()
+        data[ea] = v & 0xFF
+    elif op == 0x3B or op == 0x3D:
+        if ea + 2 > len(data):
+            raise _oob()
+        pack_into("<H", data, ea, v & 0xFFFF)
+    else:
+        if ea + 4 > len(data):
+            raise _oob()
+        pack_into("<I", data, ea, v & M32)
+
+
 def _oob():
     return Trap("out of bounds memory access")
 
@@ -211,6 +249,7 @@ def _run(fn, s, fr, budget):
         fuel = fuel_left if fuel_left < SLICE else SLICE
         fuel_left -= fuel
     K = inst.consts
+    FK = _FK
     # f64 arithmetic inline through one 8-byte buffer seen as an int and a float (where the
     # host has doubles and memoryview.cast: CPython); else through the numeric tables
     FQ = FD = None
@@ -222,37 +261,70 @@ def _run(fn, s, fr, budget):
             op = code[pc]
             pc += 1
             if op > 0xC4:  # the fused forms (fuse.py), the 0xFC prefix, references, a breakpoint
-                if op > 0xD7 and op < 0xEF:  # a binary op on locals, constants, the stack
+                k = FK[op]  # the group of the form, in the order of their frequency
+                if k == 0:  # a binary op on locals, constants, the stack, memory
                     bop = code[pc]
-                    if op < 0xEC:
-                        q = op - 0xD8
-                        if q < 8:
-                            a = s[fp + code[pc + 1]]
-                            if q < 4:
-                                b = s[fp + code[pc + 2]]
+                    if op > 0xD7:
+                        if op < 0xEC:
+                            q = op - 0xD8
+                            if q < 8:
+                                a = s[fp + code[pc + 1]]
+                                if q < 4:
+                                    b = s[fp + code[pc + 2]]
+                                else:
+                                    b = K[code[pc + 2]]
+                                pc += code[pc + 3]
                             else:
-                                b = K[code[pc + 2]]
-                            pc += code[pc + 3]
+                                a = pop()
+                                if q < 12:
+                                    b = K[code[pc + 1]]
+                                    pc += 2
+                                elif q < 16:
+                                    b = s[fp + code[pc + 1]]
+                                    pc += 2
+                                else:
+                                    b = K[code[pc + 1]]
+                                    pc += code[pc + 2]
+                            q &= 3
                         else:
+                            b = pop()
                             a = pop()
-                            if q < 12:
-                                b = K[code[pc + 1]]
-                                pc += 2
-                            elif q < 16:
-                                b = s[fp + code[pc + 1]]
-                                pc += 2
-                            else:
-                                b = K[code[pc + 1]]
-                                pc += code[pc + 2]
-                        q &= 3
-                    else:
+                            q = op - 0xEB
+                            if q == 2:
+                                q = 3
+                            elif q == 3:
+                                q = 2
+                    elif op < 0xC9:  # BOP; a store
                         b = pop()
                         a = pop()
-                        q = op - 0xEB
-                        if q == 2:
-                            q = 3
-                        elif q == 3:
-                            q = 2
+                        q = 4
+                    else:  # a load as the second operand
+                        lop = code[pc + 1]
+                        if op == 0xCB:
+                            ea = s[fp + code[pc + 2]] + K[code[pc + 3]]
+                            pc += code[pc + 4]
+                        else:
+                            ea = pop() + K[code[pc + 2]]
+                            if op == 0xC9:
+                                pc += 3
+                            else:
+                                pc += code[pc + 3]
+                        if lop == 0x2B or lop == 0x29:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            b = unpack_from("<Q", data, ea)[0]
+                        elif lop == 0x28 or lop == 0x2A:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            b = unpack_from("<I", data, ea)[0]
+                        elif lop == 0x2D:
+                            if ea >= len(data):
+                                raise _oob()
+                            b = data[ea]
+                        else:
+                            b = _load(lop, data, ea)
+                        a = pop()
+                        q = 0
                     if bop == 0x6A:
                         r = (a + b) & M32
                     elif bop < 0x50:
@@ -343,208 +415,141 @@ def _run(fn, s, fr, budget):
                         else:
                             pc += 2
                             stp += 4
-                    else:  # local.tee
+                    elif q == 3:  # local.tee
                         s[fp + code[pc + 1]] = r
                         push(r)
                         pc += 2
-                elif op < 0xD8:  # 0xC5-0xD7
-                    if op == 0xD6:  # call
-                        f = funcs[code[pc] | code[pc + 1] << 8]
-                        pc += code[pc + 2]
-                        if f.host is None or (nofast and f.host.fast):
-                            if len(fr) >= maxfr:
-                                raise Trap("call stack exhausted")
-                            fuel -= 1
-                            if fuel <= 0:
-                                fuel, fuel_left = _refuel(fuel_left)
-                                if tier_hook is not None:
-                                    tier_hook(f)
-                            if not f.fused:  # the first calls run the module's own bytes
-                                f.heat -= 1
-                                if f.heat <= 0:
-                                    _fuse(f)
-                            e = f.entry
-                            if e is None:
-                                e = _entry(f)
-                            fr.append(fn)
-                            fr.append(pc)
-                            fr.append(stp)
-                            fr.append(fp)
-                            code, pc, side, fend, n, li = e
-                            fp = len(s) - n
-                            if li:
-                                s.extend(li)
-                            fn = f
-                            stp = 0
-                            if f.inst is not inst:
-                                inst = f.inst
-                                mem = inst.memory
-                                data = mem.data if mem is not None else None
-                                globs = inst.globals
-                                funcs = inst.funcs
-                                K = inst.consts
+                    else:  # a store
+                        sop = code[pc + 1]
+                        ea = pop() + K[code[pc + 2]]
+                        if op == 0xC7:
+                            pc += 3
                         else:
-                            _last[0] = fn
-                            _last[1] = pc
-                            host_call(f, s, budget, len(fr))
-                            if mem is not None:
-                                data = mem.data
-                    elif op == 0xD4:  # local.get x; local.get y
+                            pc += code[pc + 3]
+                        if sop == 0x39 or sop == 0x37:
+                            if ea + 8 > len(data):
+                                raise _oob()
+                            pack_into("<Q", data, ea, r)
+                        elif sop == 0x36 or sop == 0x38:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            pack_into("<I", data, ea, r)
+                        else:
+                            _store(sop, data, ea, r)
+                elif k == 1:  # loads
+                    lop = code[pc]
+                    if op == 0xF2:
+                        ea = pop() + K[code[pc + 1]]
+                        pc += 2
+                    elif op == 0xF0:
+                        ea = s[fp + code[pc + 1]] + K[code[pc + 2]]
+                        pc += code[pc + 3]
+                    else:
+                        ea = ((s[fp + code[pc + 1]] + K[code[pc + 2]]) & M32) + K[code[pc + 3]]
+                        pc += code[pc + 4]
+                    if lop == 0x28 or lop == 0x2A:
+                        if ea + 4 > len(data):
+                            raise _oob()
+                        push(unpack_from("<I", data, ea)[0])
+                    elif lop == 0x2B or lop == 0x29:
+                        if ea + 8 > len(data):
+                            raise _oob()
+                        push(unpack_from("<Q", data, ea)[0])
+                    elif lop == 0x2D:
+                        if ea >= len(data):
+                            raise _oob()
+                        push(data[ea])
+                    else:
+                        push(_load(lop, data, ea))
+                elif k == 2:  # stores
+                    sop = code[pc]
+                    if op == 0xF3:
+                        v = pop()
+                        ea = pop() + K[code[pc + 1]]
+                        pc += 2
+                    else:
+                        v = K[code[pc + 1]]
+                        ea = pop() + K[code[pc + 2]]
+                        pc += 3
+                    if sop == 0x36 or sop == 0x38:
+                        if ea + 4 > len(data):
+                            raise _oob()
+                        pack_into("<I", data, ea, v)
+                    elif sop == 0x37 or sop == 0x39:
+                        if ea + 8 > len(data):
+                            raise _oob()
+                        pack_into("<Q", data, ea, v)
+                    elif sop == 0x3A or sop == 0x3C:
+                        if ea >= len(data):
+                            raise _oob()
+                        data[ea] = v & 0xFF
+                    elif sop == 0x3B or sop == 0x3D:
+                        if ea + 2 > len(data):
+                            raise _oob()
+                        pack_into("<H", data, ea, v & 0xFFFF)
+                    else:  # 0x3E i64.store32
+                        if ea + 4 > len(data):
+                            raise _oob()
+                        pack_into("<I", data, ea, v & M32)
+                elif k == 3:  # call
+                    f = funcs[code[pc] | code[pc + 1] << 8]
+                    pc += code[pc + 2]
+                    if f.host is None or (nofast and f.host.fast):
+                        if len(fr) >= maxfr:
+                            raise Trap("call stack exhausted")
+                        fuel -= 1
+                        if fuel <= 0:
+                            fuel, fuel_left = _refuel(fuel_left)
+                            if tier_hook is not None:
+                                tier_hook(f)
+                        if not f.fused:  # the first calls run the module's own bytes
+                            f.heat -= 1
+                            if f.heat <= 0:
+                                _fuse(f)
+                        e = f.entry
+                        if e is None:
+                            e = _entry(f)
+                        fr.append(fn)
+                        fr.append(pc)
+                        fr.append(stp)
+                        fr.append(fp)
+                        code, pc, side, fend, n, li = e
+                        fp = len(s) - n
+                        if li:
+                            s.extend(li)
+                        fn = f
+                        stp = 0
+                        if f.inst is not inst:
+                            inst = f.inst
+                            mem = inst.memory
+                            data = mem.data if mem is not None else None
+                            globs = inst.globals
+                            funcs = inst.funcs
+                            K = inst.consts
+                    else:
+                        _last[0] = fn
+                        _last[1] = pc
+                        host_call(f, s, budget, len(fr))
+                        if mem is not None:
+                            data = mem.data
+                elif k == 4:  # local.get x; local.get y / local.set z
+                    if op == 0xD4:
                         push(s[fp + code[pc]])
                         push(s[fp + code[pc + 1]])
                         pc += code[pc + 2]
-                    elif op == 0xD5:  # local.get x; local.set z
+                    else:
                         s[fp + code[pc + 1]] = s[fp + code[pc]]
                         pc += code[pc + 2]
-                    elif op == 0xD3:  # skip
-                        pc += code[pc]
-                    elif op == 0xD7:
-                        pass
-                    elif op == 0xC5:  # CONST k; a load
-                        lop = code[pc]
-                        ea = K[code[pc + 1]] + K[code[pc + 2]]
-                        pc += code[pc + 3]
-                        if lop == 0x2B or lop == 0x29:
-                            if ea + 8 > len(data):
-                                raise _oob()
-                            push(unpack_from("<Q", data, ea)[0])
-                        else:
-                            push(_load(lop, data, ea))
-                    elif op == 0xC6:  # a long constant
-                        push(K[code[pc]])
-                        pc += code[pc + 1]
-                    elif op == 0xD0:  # ref.null
+                elif k == 5:  # single instructions with their immediate as a byte
+                    if op == 0xF8:  # local.set
+                        s[fp + code[pc]] = pop()
                         pc += 1
-                        push(None)
-                    elif op == 0xD1:  # ref.is_null
-                        s[-1] = 1 if s[-1] is None else 0
-                    elif op == 0xD2:  # ref.func
-                        x, pc = uleb(code, pc)
-                        push(funcs[x])
-                    else:
-                        raise Trap("illegal opcode %d" % op)
-                else:  # 0xEF-0xFF
-                    if op < 0xF6:
-                        if op == 0xF0 or op == 0xF2 or op == 0xF5:  # loads
-                            lop = code[pc]
-                            if op == 0xF2:
-                                ea = pop() + K[code[pc + 1]]
-                                pc += 2
-                            elif op == 0xF0:
-                                ea = s[fp + code[pc + 1]] + K[code[pc + 2]]
-                                pc += code[pc + 3]
-                            else:
-                                ea = ((s[fp + code[pc + 1]] + K[code[pc + 2]]) & M32) + K[code[pc + 3]]
-                                pc += code[pc + 4]
-                            if lop == 0x28 or lop == 0x2A:
-                                if ea + 4 > len(data):
-                                    raise _oob()
-                                push(unpack_from("<I", data, ea)[0])
-                            elif lop == 0x2B or lop == 0x29:
-                                if ea + 8 > len(data):
-                                    raise _oob()
-                                push(unpack_from("<Q", data, ea)[0])
-                            elif lop == 0x2D:
-                                if ea >= len(data):
-                                    raise _oob()
-                                push(data[ea])
-                            else:
-                                push(_load(lop, data, ea))
-                        elif op == 0xF1:  # loop: fuel is counted on every iteration
-                            fuel -= 1
-                            if fuel <= 0:
-                                fuel, fuel_left = _refuel(fuel_left)
-                                if tier_hook is not None:
-                                    tier_hook(fn)
-                            pc += 1
-                        elif op == 0xF3 or op == 0xF4:  # stores
-                            sop = code[pc]
-                            if op == 0xF3:
-                                v = pop()
-                                ea = pop() + K[code[pc + 1]]
-                                pc += 2
-                            else:
-                                v = K[code[pc + 1]]
-                                ea = pop() + K[code[pc + 2]]
-                                pc += 3
-                            if sop == 0x36 or sop == 0x38:
-                                if ea + 4 > len(data):
-                                    raise _oob()
-                                pack_into("<I", data, ea, v)
-                            elif sop == 0x37 or sop == 0x39:
-                                if ea + 8 > len(data):
-                                    raise _oob()
-                                pack_into("<Q", data, ea, v)
-                            elif sop == 0x3A or sop == 0x3C:
-                                if ea >= len(data):
-                                    raise _oob()
-                                data[ea] = v & 0xFF
-                            elif sop == 0x3B or sop == 0x3D:
-                                if ea + 2 > len(data):
-                                    raise _oob()
-                                pack_into("<H", data, ea, v & 0xFFFF)
-                            else:  # 0x3E i64.store32
-                                if ea + 4 > len(data):
-                                    raise _oob()
-                                pack_into("<I", data, ea, v & M32)
-                        elif op == 0xEF:  # local.get x; the function's end
-                            v = s[fp + code[pc]]
-                            if fn.nres != 1:
-                                push(v)
-                                pc += 1
-                                continue
-                            del s[fp:]
-                            if not fr:
-                                push(v)
-                                return s
-                            fp = fr.pop()
-                            stp = fr.pop()
-                            pc = fr.pop()
-                            fn = fr.pop()
-                            code = fn.code
-                            side = fn.side
-                            fend = fn.end
-                            if code[pc] == 0xF8:  # the caller's local.set of the result
-                                s[fp + code[pc + 1]] = v
-                                pc += 2
-                            else:
-                                push(v)
-                            if fn.inst is not inst:
-                                inst = fn.inst
-                                mem = inst.memory
-                                data = mem.data if mem is not None else None
-                                globs = inst.globals
-                                funcs = inst.funcs
-                                K = inst.consts
+                    elif op == 0xF6 or op == 0xF7:  # br_if; i32.eqz + br_if
+                        if op == 0xF6:
+                            c = pop()
                         else:
-                            raise Trap("illegal opcode %d" % op)
-                    elif op < 0xFC:  # single instructions with their immediate as a byte
-                        if op == 0xF8:  # local.set
-                            s[fp + code[pc]] = pop()
-                            pc += 1
-                        elif op == 0xF6 or op == 0xF7:  # br_if; i32.eqz + br_if
-                            if op == 0xF6:
-                                c = pop()
-                            else:
-                                c = not pop()
-                            if c:
-                                keep = side[stp + 2]
-                                drop = side[stp + 3]
-                                if drop:
-                                    n = len(s)
-                                    del s[n - keep - drop:n - keep]
-                                pc = side[stp]
-                                stp = side[stp + 1]
-                            else:
-                                pc += op - 0xF5
-                                stp += 4
-                        elif op == 0xFA:  # a constant
-                            push(K[code[pc]])
-                            pc += 1
-                        elif op == 0xF9:  # local.tee
-                            s[fp + code[pc]] = s[-1]
-                            pc += 1
-                        else:  # 0xFB br
+                            c = not pop()
+                        if c:
                             keep = side[stp + 2]
                             drop = side[stp + 3]
                             if drop:
@@ -552,24 +557,102 @@ def _run(fn, s, fr, budget):
                                 del s[n - keep - drop:n - keep]
                             pc = side[stp]
                             stp = side[stp + 1]
-                    elif op == 0xFC:
-                        x = code[pc]
-                        pc += 1
-                        if x & 0x80:
-                            x, pc = uleb(code, pc - 1)
-                        if x < 8:
-                            s[-1] = UN[0xE0 + x](s[-1])
                         else:
-                            pc = _bulk(x, code, pc, s, inst)
-                            if mem is not None:
-                                data = mem.data
-                    elif op == 0xFF and debug_hook is not None:
-                        # a breakpoint the debugger patched into its copy of the code
-                        pc -= 1
-                        debug_hook((fn, pc, stp, fp, s, fr), "break", None)
-                        # the hook puts the original byte back (and re-arms it later)
+                            pc += op - 0xF5
+                            stp += 4
+                    elif op == 0xFA:  # a constant
+                        push(K[code[pc]])
+                        pc += 1
+                    elif op == 0xF9:  # local.tee
+                        s[fp + code[pc]] = s[-1]
+                        pc += 1
+                    else:  # 0xFB br
+                        keep = side[stp + 2]
+                        drop = side[stp + 3]
+                        if drop:
+                            n = len(s)
+                            del s[n - keep - drop:n - keep]
+                        pc = side[stp]
+                        stp = side[stp + 1]
+                elif k == 6:  # loop: fuel is counted on every iteration
+                    fuel -= 1
+                    if fuel <= 0:
+                        fuel, fuel_left = _refuel(fuel_left)
+                        if tier_hook is not None:
+                            tier_hook(fn)
+                    pc += 1
+                elif k == 7:  # local.get x; the function's end
+                    v = s[fp + code[pc]]
+                    if fn.nres != 1:
+                        push(v)
+                        pc += 1
+                        continue
+                    del s[fp:]
+                    if not fr:
+                        push(v)
+                        return s
+                    fp = fr.pop()
+                    stp = fr.pop()
+                    pc = fr.pop()
+                    fn = fr.pop()
+                    code = fn.code
+                    side = fn.side
+                    fend = fn.end
+                    if code[pc] == 0xF8:  # the caller's local.set of the result
+                        s[fp + code[pc + 1]] = v
+                        pc += 2
                     else:
-                        raise Trap("illegal opcode %d" % op)
+                        push(v)
+                    if fn.inst is not inst:
+                        inst = fn.inst
+                        mem = inst.memory
+                        data = mem.data if mem is not None else None
+                        globs = inst.globals
+                        funcs = inst.funcs
+                        K = inst.consts
+                elif op == 0xD3:  # skip
+                    pc += code[pc]
+                elif op == 0xD7:
+                    pass
+                elif op == 0xC5:  # CONST k; a load
+                    lop = code[pc]
+                    ea = K[code[pc + 1]] + K[code[pc + 2]]
+                    pc += code[pc + 3]
+                    if lop == 0x2B or lop == 0x29:
+                        if ea + 8 > len(data):
+                            raise _oob()
+                        push(unpack_from("<Q", data, ea)[0])
+                    else:
+                        push(_load(lop, data, ea))
+                elif op == 0xC6:  # a long constant
+                    push(K[code[pc]])
+                    pc += code[pc + 1]
+                elif op == 0xD0:  # ref.null
+                    pc += 1
+                    push(None)
+                elif op == 0xD1:  # ref.is_null
+                    s[-1] = 1 if s[-1] is None else 0
+                elif op == 0xD2:  # ref.func
+                    x, pc = uleb(code, pc)
+                    push(funcs[x])
+                elif op == 0xFC:
+                    x = code[pc]
+                    pc += 1
+                    if x & 0x80:
+                        x, pc = uleb(code, pc - 1)
+                    if x < 8:
+                        s[-1] = UN[0xE0 + x](s[-1])
+                    else:
+                        pc = _bulk(x, code, pc, s, inst)
+                        if mem is not None:
+                            data = mem.data
+                elif op == 0xFF and debug_hook is not None:
+                    # a breakpoint the debugger patched into its copy of the code
+                    pc -= 1
+                    debug_hook((fn, pc, stp, fp, s, fr), "break", None)
+                    # the hook puts the original byte back (and re-arms it later)
+                else:
+                    raise Trap("illegal opcode %d" % op)
             elif op == 0x20:  # local.get
                 x = code[pc]
                 pc += 1
