@@ -2,7 +2,7 @@
 
 The interpreter spends most of its time dispatching and moving values through the operand
 stack. For a validated module this pass writes a copy of the module's bytes in which frequent
-straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCB and 0xD3-0xFB,
+straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCC and 0xD3-0xFB,
 which wasm 2.0 leaves unused), e.g.
 
     local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
@@ -27,6 +27,7 @@ original bytes after the form):
     0xC9 BOP LOP o       LOP; BOP (the loaded value is the second operand)
     0xCA BOP LOP o adv   the same, longer
     0xCB BOP LOP x o adv local.get x; LOP; BOP
+    0xCC k z adv         CONST K; local.set z
     0xD3 n               skip: continue at p + 1 + n
     0xD4 x y adv         local.get x; local.get y
     0xD5 x z adv         local.get x; local.set z
@@ -367,6 +368,12 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
             else:
                 _emit(out, q, pc2 - q, (0xF4, op2, k, o))
             return pc2
+        if op2 == 0x21:  # CONST k; local.set z
+            z = _local(code, p2 + 1)
+            k = _const(consts, index, _const_value(code, op, p + 1))
+            if z is not None and k >= 0:
+                _emit_adv(out, q, pc2, [0xCC, k, z, 0])
+                return pc2
         if not _binop(op2):
             if pc - q >= 3:  # a long constant alone
                 k = _const(consts, index, _const_value(code, op, p + 1))
@@ -422,7 +429,7 @@ def _strict(op, k):
 # ---- for tests and tuning: the forms of a fused body
 
 # length, or -(offset of the adv byte)
-_FORM_LEN = {0xC5: -5, 0xC6: -3, 0xC7: 4, 0xC8: -4, 0xC9: 4, 0xCA: -4, 0xCB: -5, 0xD4: -3, 0xD5: -3, 0xD6: -3, 0xD7: 1, 0xEC: 3, 0xED: 3, 0xEE: 3, 0xEF: 2,
+_FORM_LEN = {0xC5: -5, 0xC6: -3, 0xC7: 4, 0xC8: -4, 0xC9: 4, 0xCA: -4, 0xCB: -5, 0xCC: -3, 0xD4: -3, 0xD5: -3, 0xD6: -3, 0xD7: 1, 0xEC: 3, 0xED: 3, 0xEE: 3, 0xEF: 2,
              0xF0: -4, 0xF1: 2, 0xF2: 3, 0xF3: 3, 0xF4: 4, 0xF5: -5, 0xF6: 2, 0xF7: 3,
              0xF8: 2, 0xF9: 2, 0xFA: 2, 0xFB: 2}
 

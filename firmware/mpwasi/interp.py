@@ -89,7 +89,7 @@ def _kinds():
         k[op] = 1
     k[0xF3] = k[0xF4] = 2
     k[0xD6] = 3
-    k[0xD4] = k[0xD5] = 4
+    k[0xD4] = k[0xD5] = k[0xCC] = 4
     for op in range(0xF6, 0xFC):
         k[op] = 5
     k[0xF1] = 6
@@ -354,14 +354,15 @@ def _run(fn, s, fr, budget):
                             x = FD[0]
                             FQ[0] = b
                             if bop == 0xA2:
-                                FD[0] = x * FD[0]
+                                x = x * FD[0]
                             elif bop == 0xA0:
-                                FD[0] = x + FD[0]
+                                x = x + FD[0]
                             else:
-                                FD[0] = x - FD[0]
-                            r = FQ[0]
-                            if (r & 0x7FF0000000000000) == 0x7FF0000000000000 \
-                                    and r & 0xFFFFFFFFFFFFF:
+                                x = x - FD[0]
+                            if x == x:
+                                FD[0] = x
+                                r = FQ[0]
+                            else:
                                 r = BIN[bop](a, b)  # a NaN: its payload by the wasm rules
                         elif bop > 0x60 and bop < 0x67 and FQ is not None:  # f64 comparisons
                             FQ[0] = a
@@ -532,14 +533,15 @@ def _run(fn, s, fr, budget):
                         host_call(f, s, budget, len(fr))
                         if mem is not None:
                             data = mem.data
-                elif k == 4:  # local.get x; local.get y / local.set z
+                elif k == 4:  # local.get x; local.get y / local.set z, CONST k; local.set z
                     if op == 0xD4:
                         push(s[fp + code[pc]])
                         push(s[fp + code[pc + 1]])
-                        pc += code[pc + 2]
-                    else:
+                    elif op == 0xD5:
                         s[fp + code[pc + 1]] = s[fp + code[pc]]
-                        pc += code[pc + 2]
+                    else:
+                        s[fp + code[pc + 1]] = K[code[pc]]
+                    pc += code[pc + 2]
                 elif k == 5:  # single instructions with their immediate as a byte
                     if op == 0xF8:  # local.set
                         s[fp + code[pc]] = pop()
@@ -1109,15 +1111,16 @@ def _run(fn, s, fr, budget):
                     x = FD[0]
                     FQ[0] = b
                     if op == 0xA2:
-                        FD[0] = x * FD[0]
+                        x = x * FD[0]
                     elif op == 0xA0:
-                        FD[0] = x + FD[0]
+                        x = x + FD[0]
                     else:
-                        FD[0] = x - FD[0]
-                    r = FQ[0]
-                    if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
-                        r = BIN[op](a, b)  # a NaN: its payload by the wasm rules
-                    s[-1] = r
+                        x = x - FD[0]
+                    if x == x:
+                        FD[0] = x
+                        s[-1] = FQ[0]
+                    else:
+                        s[-1] = BIN[op](a, b)  # a NaN: its payload by the wasm rules
                 else:
                     g = BIN[op]
                     if g is not None:
