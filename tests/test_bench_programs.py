@@ -171,6 +171,26 @@ def test_mpwasi_on_micropython_prints_what_wasmtime_prints(name):
     assert run_driver(driver_command(mp + ["-X", "heapsize=32M"], name), env=mp_env()) == expected
 
 
+@pytest.mark.parametrize("fuse", ["always", "0"])
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_mpwasi_with_every_function_fused_or_none_prints_what_wasmtime_prints(name, fuse):
+    # the default fuses a function once hot, under its running frames; these run every function
+    # in superinstructions from its first call, and none (a board short of heap)
+    expected = reference_output(name)
+    env = dict(os.environ, MPWASI_FUSE=fuse)
+    assert run_driver(driver_command([sys.executable], name), env=env) == expected
+
+
+@pytest.mark.parametrize("name", ["sieve", "nbody", "quicksort", "crc32"])
+def test_mpwasi_on_micropython_with_every_function_fused_prints_what_wasmtime_prints(name):
+    expected = reference_output(name)
+    mp = find_micropython()
+    if mp is None:
+        pytest.skip("the micropython unix port is not installed")
+    env = dict(mp_env(), MPWASI_FUSE="always")
+    assert run_driver(driver_command(mp + ["-X", "heapsize=32M"], name), env=env) == expected
+
+
 @pytest.mark.parametrize("name", FLOAT_PROGRAMS)
 def test_mpwasi_with_softfloat_forced_prints_what_wasmtime_prints(name):
     expected = reference_output(name)

@@ -200,6 +200,8 @@ FAIL = re.compile(r"^  (FAIL|MESSAGE) ([^:\s]+):(\d+) ")
 
 MODES = {
     "interp": ["--tier=interp"],
+    "fused": ["--tier=interp", "--fuse=always"],  # every function in superinstructions
+    "nofuse": ["--tier=interp", "--fuse=never"],  # the module's own bytes (a board short of heap)
     "softfloat": ["--softfloat", "--tier=interp"],
     "fast": ["--tier=fast"],
     "auto": ["--tier=auto"],  # CPython's default tier
@@ -319,7 +321,7 @@ _RUNS = SuiteRuns()
 
 PARAMS = []
 for _interp in ("cpython", "micropython"):
-    for _mode in ("interp", "softfloat", "fast") + (("auto",) if _interp == "cpython" else ()):
+    for _mode in ("interp", "fused", "softfloat", "fast") + (("auto", "nofuse") if _interp == "cpython" else ()):
         for _script in SCRIPTS:
             PARAMS.append(pytest.param(_interp, _mode, _script, id="%s-%s-%s" % (_interp, _mode, _script)))
 

@@ -327,15 +327,15 @@ class Function:
 def _env_fuse():
     try:
         import os
-        return os.getenv("MPWASI_FUSE") in (None, "", "1")
+        return os.getenv("MPWASI_FUSE")
     except Exception:
-        return True
+        return None
 
 
-# whether the interpreter runs fused code (fuse.py); MPWASI_FUSE=0 turns it off
-FUSE = _env_fuse()
-# a function is fused after this many calls plus loop iterations in the interpreter
-HEAT = 40
+# whether the interpreter runs fused code (fuse.py) and after how many calls plus loop iterations
+# a function is fused; MPWASI_FUSE=0 turns fusion off, MPWASI_FUSE=always fuses at the first call
+FUSE = _env_fuse() not in ("0", "off", "never")
+HEAT = 1 if _env_fuse() == "always" else 40
 
 
 def _free():

@@ -12,6 +12,8 @@ Without names it runs the 90 main-set scripts (those not starting with `simd_`).
 Options:
   --softfloat        force the engine's softfloat path (MPWASI_SOFTFLOAT=1 + numeric.force_softfloat())
   --tier=interp|fast|auto  pass the execution tier to mpwasi.set_tier() (error if the engine has none)
+  --fuse=never|hot|always  the interpreter's superinstructions (mpwasi.runtime.FUSE and HEAT): off,
+                     for functions once hot (the default), or for every function from its first call
   -v                 print every failure: script, line, command and what happened
   -vv                also print the Python traceback of unexpected exceptions
   --stop-after=N     stop after N failed commands
@@ -547,16 +549,17 @@ def count_script(root, name):
     return countable, skipped
 
 
-USAGE = ("usage: run.py [--softfloat] [--tier=interp|fast|auto] [-v|-vv] [--stop-after=N] [--times] [--list] "
+USAGE = ("usage: run.py [--softfloat] [--tier=interp|fast|auto] [--fuse=never|hot|always] [-v|-vv] [--stop-after=N] [--times] [--list] "
          "[names...]")
 
 
 TIERS = ("interp", "fast", "auto")
+FUSES = ("never", "hot", "always")
 
 
 def parse_args(argv):
-    opts = {"softfloat": False, "tier": None, "verbose": 0, "stop_after": None, "times": False,
-            "list": False, "names": []}
+    opts = {"softfloat": False, "tier": None, "fuse": None, "verbose": 0, "stop_after": None,
+            "times": False, "list": False, "names": []}
     for a in argv:
         if a == "--softfloat":
             opts["softfloat"] = True
@@ -564,6 +567,10 @@ def parse_args(argv):
             opts["tier"] = a[7:]
             if opts["tier"] not in TIERS:
                 raise ValueError("--tier must be one of %s, not %r" % ("|".join(TIERS), opts["tier"]))
+        elif a.startswith("--fuse="):
+            opts["fuse"] = a[7:]
+            if opts["fuse"] not in FUSES:
+                raise ValueError("--fuse must be one of %s, not %r" % ("|".join(FUSES), opts["fuse"]))
         elif a == "-v":
             opts["verbose"] = max(opts["verbose"], 1)
         elif a == "-vv":
@@ -587,6 +594,15 @@ def parse_args(argv):
 
 API = ("Module", "Instance", "HostFunc", "Global", "Memory", "Table", "WasmError", "DecodeError",
        "ValidationError", "LinkError", "Trap")
+
+
+def set_fuse(fuse):
+    # the interpreter's superinstructions: off, once a function is hot, from the first call
+    import mpwasi.runtime as rt
+    if not hasattr(rt, "FUSE"):
+        raise RuntimeError("this mpwasi has no fused interpreter code")
+    rt.FUSE = fuse != "never"
+    rt.HEAT = 1 if fuse == "always" else 40
 
 
 def import_engine(softfloat, tier):
@@ -646,10 +662,18 @@ def main(argv):
     except Exception as e:
         print("run.py: cannot use the engine: %s: %s" % (type(e).__name__, e))
         return 2
+    if opts["fuse"]:
+        try:
+            set_fuse(opts["fuse"])
+        except Exception as e:
+            print("run.py: cannot use the engine: %s: %s" % (type(e).__name__, e))
+            return 2
     if opts["softfloat"]:
         print("softfloat: forced")
     if opts["tier"]:
         print("tier: %s" % opts["tier"])
+    if opts["fuse"]:
+        print("fuse: %s" % opts["fuse"])
 
     out = Output(opts["verbose"])
     total_p = total_f = total_s = 0
