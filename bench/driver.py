@@ -99,7 +99,7 @@ def program_path(name):
 # mpwasi's fast tier: the time to compile every function of the module before `_start`
 COMPILE = [(0.0, 0.0)]
 
-def _run_mpwasi(path, argv, tier=None, softfloat=False):
+def _run_mpwasi(path, argv, tier=None, softfloat=False, aot=False):
     """mpwasi: what mpwasi.run() does, in its steps, so that `load` (mpwasi.Module: decode +
     validate; mpwasi.Instance with the WASI imports: instantiate) and `run` (the `_start`
     call) are timed apart. With the fast tier, every function is compiled to Python between
@@ -117,6 +117,10 @@ def _run_mpwasi(path, argv, tier=None, softfloat=False):
         mpwasi.set_tier(tier)
     elif hasattr(mpwasi, "set_tier"):
         mpwasi.set_tier("interp")  # the "mpwasi" column is the interpreter (CPython defaults to auto)
+    if aot:  # the `<stem>_<hash16>.mpy` next to the module (mpwasi compile), as mpwasi.run does
+        from mpwasi import compile as fast
+        if fast.find_aot(path) is None:
+            sys.exit("driver.py: no usable ahead-of-time file next to %s" % path)
     with open(path, "rb") as f:
         data = f.read()
     context = mpwasi_wasi.Wasi(argv)
@@ -218,7 +222,8 @@ def _run_python(name, size):
     return 0, (0.0, 0.0), run, out
 
 
-USAGE = "usage: driver.py {mpwasi,python,pywasm,wasmtime} PROGRAM SIZE [--tier T] [--softfloat]"
+USAGE = ("usage: driver.py {mpwasi,python,pywasm,wasmtime} PROGRAM SIZE [--tier T] [--softfloat]"
+         " [--aot DIR]")
 
 
 def main(argv):
@@ -228,6 +233,13 @@ def main(argv):
     if "--softfloat" in args:
         args.remove("--softfloat")
         softfloat = True
+    aot_dir = None
+    if "--aot" in args:  # DIR holds PROGRAM.wasm and its ahead-of-time .mpy
+        i = args.index("--aot")
+        if i + 1 >= len(args):
+            sys.exit(USAGE)
+        aot_dir = args[i + 1]
+        del args[i:i + 2]
     if "--tier" in args:
         i = args.index("--tier")
         if i + 1 >= len(args):
@@ -244,14 +256,14 @@ def main(argv):
     if runtime == "python":
         status, load, run, out = _run_python(name, int(size))
     else:
-        path = program_path(name)
+        path = program_path(name) if aot_dir is None else aot_dir + "/" + name + ".wasm"
         try:
             open(path, "rb").close()
         except OSError:
             sys.exit("driver.py: no benchmark program %r (looked for %s)" % (name, path))
         wasm_argv = [name, size]
         if runtime == "mpwasi":
-            status, load, run, out = _run_mpwasi(path, wasm_argv, tier, softfloat)
+            status, load, run, out = _run_mpwasi(path, wasm_argv, tier, softfloat, aot_dir is not None)
         elif runtime == "pywasm":
             status, load, run, out = _run_pywasm(path, wasm_argv)
         elif runtime == "wasmtime":

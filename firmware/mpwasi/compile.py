@@ -546,6 +546,9 @@ class Gen:
                     return
                 ops = (a.raw or a.expr,) if op == 0xA7 else (self.operand(a),)
             text = tpl.format(*ops)
+            if arity == 2 and ops[1].isdigit():  # a constant shift count: its mask folds
+                for m in (31, 63):
+                    text = text.replace("(%s & %d)" % (ops[1], m), str(int(ops[1]) & m))
             if not eff and ops[0].isdigit() and ops[-1].isdigit() and (out == I32 or out == I64):
                 # constant operands fold at compile time
                 self.push(str(int(eval(text)) & (M64 if out == I64 else M32)))
@@ -658,7 +661,7 @@ class Gen:
                 text = "D[%s]" % ea
             elif self.mp:
                 self.used.add("UF")
-                text = "UF('%s', D, %s)[0]" % (fmt, ea)
+                text = "_uf('%s', D, %s)[0]" % (fmt, ea)
             else:
                 nm = "U" + _FMT_NAMES[fmt]
                 self.used.add(nm)
@@ -691,7 +694,7 @@ class Gen:
                 self.stmt("D[%s] = %s" % (ea, val))
             elif self.mp:
                 self.used.add("PI")
-                self.stmt("PI('%s', D, %s, %s)" % (fmt, ea, val))
+                self.stmt("_pi('%s', D, %s, %s)" % (fmt, ea, val))
             else:
                 nm = "P" + _FMT_NAMES[fmt]
                 self.used.add(nm)
@@ -1049,6 +1052,11 @@ class Gen:
         if self.uses_mem:
             head.append("    D = MEM.data")
             self.used.add("MEM")
+            # MicroPython reads a local faster than a global (the struct functions, per access)
+            if "UF" in self.used:
+                head.append("    _uf = UF")
+            if "PI" in self.used:
+                head.append("    _pi = PI")
         if self.uses_d1:
             head.append("    d1 = d + 1")
         if self.uses_j:
