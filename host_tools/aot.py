@@ -80,9 +80,10 @@ def module_source(data, float_bits=64, native=True, name="module"):
             g.decorator = "@micropython.native"
         try:
             src = g.generate()
-            if native and len(src) > NATIVE_MAX:
+            if len(src) > NATIVE_MAX:  # bytecode, with the shorter struct path for memory
                 g = fast.Gen(info, idx, m.data, mp=True, fdom=fdom)
                 g.module_consts = True
+                g.u32 = False
                 src = g.generate()
         except fast.Unsupported as e:
             fallback[idx] = str(e)

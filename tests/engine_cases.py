@@ -283,6 +283,58 @@ def all_cases():
     return [(k, g[k]) for k in sorted(g) if k.startswith("case_")]
 
 
+def memory_patterns_module():
+    m = ModuleBuilder()
+    m.mem(1)
+    t2 = m.type(["i32", "i32"], ["i32"])
+    t0 = m.type([], ["i32"])
+    # copy(a, b): store at a the word at b plus 1 (the value holds a load); return the word at a
+    m.func(t2, [], [0x20, 0, 0x20, 1, 0x28, 2, 0, 0x41, 1, 0x6A, 0x36, 2, 0,
+                    0x20, 0, 0x28, 2, 0, 0x0B])
+    # grow(): memory.grow 1 (a call that moves the memory's bytes)
+    m.func(t0, [], [0x41, 1, 0x40, 0, 0x0B])
+    # after_grow(a): store 7 at a, call grow, store 9 past the old end and at a + 4, read them
+    m.func(t2, [], [0x20, 0, 0x41, 7, 0x36, 2, 0, 0x10, 1, 0x1A,
+                    0x41] + sleb(65536 + 8) + [0x41, 9, 0x36, 2, 0,
+                    0x20, 0, 0x41, 9, 0x36, 2, 4,
+                    0x41] + sleb(65536 + 8) + [0x28, 2, 0, 0x20, 0, 0x28, 2, 0, 0x6A,
+                    0x20, 0, 0x28, 2, 4, 0x6A, 0x20, 1, 0x6A, 0x0B])
+    m.export("copy", 0, 0)
+    m.export("after_grow", 0, 2)
+    return m.bytes()
+
+
+def case_memory_access_is_the_same_on_every_tier():
+    # aligned and unaligned words, a value holding a load, the memory moving under a caller
+    data = memory_patterns_module()
+    from mpwasi import runtime
+    tiers = ["interp"] + (["fast"] if hasattr(mpwasi, "set_tier") else [])
+    saved = runtime.FUSE, runtime.HEAT
+    seen = []
+    try:
+        for tier in tiers:
+            for fuse, heat in ((False, 40), (True, 1)):
+                if hasattr(mpwasi, "set_tier"):
+                    mpwasi.set_tier(tier)
+                runtime.FUSE, runtime.HEAT = fuse, heat
+                inst = mpwasi.Instance(mpwasi.Module(data))
+                mem = inst.exports["copy"].inst.memory.data
+                for i in range(64):
+                    mem[i] = (i * 37 + 11) & 0xFF
+                r = [inst.exports["copy"](a, b) for (a, b) in ((0, 4), (8, 13), (17, 22), (24, 24))]
+                r.append(raises(mpwasi.Trap, inst.exports["copy"], 65534, 0).args[0])
+                r.append(inst.exports["after_grow"](40, 5))
+                r.append(len(mem))
+                seen.append(r)
+    finally:
+        runtime.FUSE, runtime.HEAT = saved
+        if hasattr(mpwasi, "set_tier"):
+            mpwasi.set_tier("interp" if sys.implementation.name == "micropython" else "auto")
+    assert seen[0][-1] == 131072 and seen[0][-2] == 7 + 9 + 9 + 5, seen[0]
+    for r in seen[1:]:
+        assert r == seen[0], (r, seen[0])
+
+
 def main():
     failed = 0
     for name, fn in all_cases():

@@ -70,6 +70,13 @@ def _blocktype(code, pc, types):
 _skip = _fuse_skip
 
 
+# functions whose source is longer than this use the struct path for 4-byte accesses (the word
+# view's code is longer: MicroPython's compiler overflows on very large functions)
+U32_MAX = 16000
+# a line after each call and memory.grow: where the memory's word view is read again (or nothing)
+REFRESH = "#refresh-u32"
+
+
 class _Construct:
     """One block/loop/if of the body, found by the pre-pass."""
 
@@ -276,6 +283,8 @@ class Gen:
         self.st = []
         self.frames = []
         self.used = set()       # names the function needs from the namespace
+        self.uses_u32 = False   # MicroPython: 4-byte accesses through the memory's word view
+        self.u32 = mp           # whether to use it (a large function's code stays shorter)
         self.uses_j = False
         self.uses_d1 = False
         self.labels = 0
@@ -659,6 +668,11 @@ class Gen:
                 ty = F64
             if fmt is None:
                 text = "D[%s]" % ea
+            elif self.u32 and fmt == "<I":
+                # aligned and in bounds: a word of the memory's uctypes view (runtime.Memory)
+                self.used.add("UF")
+                self.uses_u32 = True
+                text = "(U32[_e >> 2] if not (_e := %s) & 3 and _e <= L4 else _uf('<I', D, _e)[0])" % ea
             elif self.mp:
                 self.used.add("UF")
                 text = "_uf('%s', D, %s)[0]" % (fmt, ea)
@@ -692,6 +706,15 @@ class Gen:
             self.uses_mem = True
             if fmt is None:
                 self.stmt("D[%s] = %s" % (ea, val))
+            elif self.u32 and fmt == "<I":
+                self.used.add("PI")
+                self.uses_u32 = True
+                # (its own name for the address: a load in the value sets _e)
+                self.stmt("_s = %s" % ea)
+                self.emit(self.ind, "if not _s & 3 and _s <= L4:")
+                self.emit(self.ind + 1, "U32[_s >> 2] = %s" % val)
+                self.emit(self.ind, "else:")
+                self.emit(self.ind + 1, "_pi('<I', D, _s, %s)" % val)
             elif self.mp:
                 self.used.add("PI")
                 self.stmt("_pi('%s', D, %s, %s)" % (fmt, ea, val))
@@ -825,6 +848,7 @@ class Gen:
             h = len(self.st)
             self.flush_refs("s%d" % h)
             self.emit(self.ind, "s%d = MEM.grow(%s) & %d" % (h, e.expr, M32))
+            self.emit(self.ind, REFRESH)
             self.push_var("s%d" % h)
         elif op == 0x25:  # table.get
             x, pc = _uleb(code, pc)
@@ -883,11 +907,13 @@ class Gen:
         nr = len(results)
         if nr == 0:
             self.emit(self.ind, text)
+            self.emit(self.ind, REFRESH)
             return
         names = ["s%d" % (h + i) for i in range(nr)]
         for nm in names:
             self.flush_refs(nm)
         self.emit(self.ind, "%s = %s" % (", ".join(names), text))
+        self.emit(self.ind, REFRESH)
         for i in range(nr):
             if self.fty(results[i]):
                 self.used.add("BQ")
@@ -1052,6 +1078,9 @@ class Gen:
         if self.uses_mem:
             head.append("    D = MEM.data")
             self.used.add("MEM")
+            if self.uses_u32:
+                head.append("    U32 = MEM.u32")
+                head.append("    L4 = MEM.lim")
             # MicroPython reads a local faster than a global (the struct functions, per access)
             if "UF" in self.used:
                 head.append("    _uf = UF")
@@ -1073,6 +1102,10 @@ class Gen:
         ]
         self.used.add("FN%d" % idx)
         pre = []
+        if self.uses_u32:  # the word view may have moved after a call or memory.grow
+            self.lines = [ln.replace(REFRESH, "U32 = MEM.u32; L4 = MEM.lim") for ln in self.lines]
+        else:
+            self.lines = [ln for ln in self.lines if not ln.endswith(REFRESH)]
         if self.module_consts:
             return "\n".join(head + self.lines + tail) + "\n"
         for name in sorted(self.consts):
@@ -1085,6 +1118,10 @@ def function_source(info, idx, code, mp=MICROPYTHON):
     """The Python source of defined function `idx` (a module-wide index) and the names it uses."""
     g = Gen(info, idx, code, mp)
     src = g.generate()
+    if g.uses_u32 and len(src) > U32_MAX:
+        g = Gen(info, idx, code, mp)  # a large function: the shorter struct path for memory
+        g.u32 = False
+        src = g.generate()
     return src, g.used
 
 

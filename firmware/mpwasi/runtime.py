@@ -93,6 +93,12 @@ def _zero_page():
     return _ZERO[0]
 
 
+try:
+    import uctypes as _uctypes
+except ImportError:
+    _uctypes = None
+
+
 class Memory:
     """A linear memory: `data` is a bytearray. A cap (Limits.memory_bytes) may hold fewer bytes
     than the declared size; accesses past the cap trap and growing past it returns -1."""
@@ -109,6 +115,24 @@ class Memory:
             self.data = bytearray(n)
         except MemoryError:
             raise Trap("out of memory: linear memory of %d bytes" % n)
+        self._views()
+
+    def _views(self):
+        # MicroPython: the memory seen as little-endian 32-bit words (uctypes), for the fast
+        # tier's aligned 4-byte loads and stores; rebuilt whenever the bytes may have moved (a
+        # grow). `lim` is the last address a 4-byte access may start at (-1: no view, every
+        # access takes the struct path)
+        self.u32 = None
+        self.lim = -1
+        if _uctypes is not None and len(self.data) >= 4:
+            try:
+                self.u32 = _uctypes.struct(
+                    _uctypes.addressof(self.data),
+                    {"w": (_uctypes.ARRAY | 0, _uctypes.UINT32 | (len(self.data) >> 2))},
+                    _uctypes.LITTLE_ENDIAN).w
+                self.lim = len(self.data) - 4
+            except (AttributeError, TypeError, ValueError, MemoryError):
+                self.u32 = None
 
     def size(self):
         return self.pages
@@ -136,8 +160,10 @@ class Memory:
         except MemoryError:
             if len(self.data) > old_len:
                 self.data[old_len:] = b""  # (MicroPython's bytearray has no slice deletion)
+            self._views()
             return -1
         self.pages = new
+        self._views()
         return old
 
     def read(self, addr, n):
