@@ -361,7 +361,7 @@ def _env_fuse():
 # whether the interpreter runs fused code (fuse.py) and after how many calls plus loop iterations
 # a function is fused; MPWASI_FUSE=0 turns fusion off, MPWASI_FUSE=always fuses at the first call
 FUSE = _env_fuse() not in ("0", "off", "never")
-HEAT = 1 if _env_fuse() == "always" else 40
+HEAT = 1 if _env_fuse() == "always" else 40  # (plus one per 8 bytes of the function's body)
 
 
 def _free():
@@ -528,6 +528,8 @@ class Instance:
             f = Function(m.types[m.funcs[idx]], self, idx)
             f.code = data
             f.fused = fused
+            # fusing costs time in proportion to the body: a large function must be hotter
+            f.heat = HEAT + ((end - start) >> 3) if HEAT > 1 else 1
             f.start = start
             f.end = end
             f.side = m.side_tables[i]
