@@ -101,8 +101,28 @@ def test_single_float_boards_keep_f64_as_bits():
     src64, _ = aot.module_source(data, float_bits=64, native=False, name="nbody")
     assert "FDOM = True" in src64 and "@micropython.native" not in src64
     assert "_uf('<d'" in src64
-    # aligned 4-byte accesses go through the memory's word view (MicroPython's uctypes)
-    assert "U32[_e >> 2] if not (_e := " in src64 and "U32 = MEM.u32" in src64
+    # aligned 4- and 8-byte accesses go through the memory's views (MicroPython's uctypes)
+    assert "W4[_e >> 2] if not (_e := " in src64 and "W4 = MEM.u32" in src64
+    assert "W8[" not in src  # (f64 stays bits on a single-precision board)
+
+
+def test_f64_memory_goes_through_the_double_view_on_micropython():
+    sys.path.insert(0, os.path.join(REPO, "tests"))
+    from wasmgen import ModuleBuilder
+    import mpwasi
+    from mpwasi import compile as fast
+    m = ModuleBuilder()
+    m.mem(1)
+    # f64.store 8 (f64.load 0 + f64.load 16)
+    m.func(m.type([], []), [], [0x41, 8, 0x41, 0, 0x2B, 3, 0, 0x41, 16, 0x2B, 3, 0, 0xA0,
+                                0x39, 3, 0, 0x0B])
+    data = m.bytes()
+    info = fast.FuncInfo(mpwasi.Module(data)._m)
+    src, used = fast.function_source(info, 0, data, mp=True)
+    assert "W8[_e >> 3] if not (_e := " in src and "W8[_s >> 3] = " in src, src
+    assert "W8 = MEM.f64; L8 = MEM.lim8" in src
+    src_cpython, _ = fast.function_source(info, 0, data, mp=False)
+    assert "W8" not in src_cpython
 
 
 @needs_mpy_cross

@@ -283,8 +283,10 @@ class Gen:
         self.st = []
         self.frames = []
         self.used = set()       # names the function needs from the namespace
-        self.uses_u32 = False   # MicroPython: 4-byte accesses through the memory's word view
-        self.u32 = mp           # whether to use it (a large function's code stays shorter)
+        self.uses_w4 = False    # 4-byte (i32) accesses through the memory's word view
+        self.uses_w8 = False    # 8-byte (f64 as float) accesses through its double view
+        self.u32 = mp           # whether to use them (MicroPython; a large function's code
+                                # stays shorter)
         self.uses_j = False
         self.uses_d1 = False
         self.labels = 0
@@ -295,6 +297,27 @@ class Gen:
         if ind > self.max_indent:
             raise Unsupported("nesting too deep for this Python")
         self.lines.append("    " * ind + text)
+
+    def refresh_text(self):
+        t = []
+        if self.uses_w4:
+            t.append("W4 = MEM.u32; L4 = MEM.lim")
+        if self.uses_w8:
+            t.append("W8 = MEM.f64; L8 = MEM.lim8")
+        return "; ".join(t)
+
+    def view(self, fmt):
+        """(view name, alignment mask, shift, limit name) of the memory's word view for a 4- or
+        8-byte access of struct format fmt (runtime.Memory.u32 / .f64), or None: struct it is."""
+        if not self.u32:
+            return None
+        if fmt == "<I":
+            self.uses_w4 = True
+            return ("W4", 3, 2, "L4")
+        if fmt == "<d":
+            self.uses_w8 = True
+            return ("W8", 7, 3, "L8")
+        return None
 
     def header_last(self):
         return bool(self.lines) and self.lines[-1].endswith(":")
@@ -668,18 +691,22 @@ class Gen:
                 ty = F64
             if fmt is None:
                 text = "D[%s]" % ea
-            elif self.u32 and fmt == "<I":
-                # aligned and in bounds: a word of the memory's uctypes view (runtime.Memory)
-                self.used.add("UF")
-                self.uses_u32 = True
-                text = "(U32[_e >> 2] if not (_e := %s) & 3 and _e <= L4 else _uf('<I', D, _e)[0])" % ea
-            elif self.mp:
-                self.used.add("UF")
-                text = "_uf('%s', D, %s)[0]" % (fmt, ea)
             else:
-                nm = "U" + _FMT_NAMES[fmt]
-                self.used.add(nm)
-                text = "%s(D, %s)[0]" % (nm, ea)
+                if self.mp:
+                    self.used.add("UF")
+                    slow = "_uf('%s', D, %%s)[0]" % fmt
+                else:
+                    nm = "U" + _FMT_NAMES[fmt]
+                    self.used.add(nm)
+                    slow = nm + "(D, %s)[0]"
+                view = self.view(fmt)
+                if view is not None:
+                    # aligned and in bounds: an item of the memory's word view (runtime.Memory)
+                    w, mask, shift, lim = view
+                    text = "(%s[_e >> %d] if not (_e := %s) & %d and _e <= %s else %s)" % (
+                        w, shift, ea, mask, lim, slow % "_e")
+                else:
+                    text = slow % ea
             self.uses_mem = True
             if sx is not None:
                 # sign-extend: materialize the raw value first
@@ -706,22 +733,25 @@ class Gen:
             self.uses_mem = True
             if fmt is None:
                 self.stmt("D[%s] = %s" % (ea, val))
-            elif self.u32 and fmt == "<I":
+                return pc
+            if self.mp:
                 self.used.add("PI")
-                self.uses_u32 = True
-                # (its own name for the address: a load in the value sets _e)
-                self.stmt("_s = %s" % ea)
-                self.emit(self.ind, "if not _s & 3 and _s <= L4:")
-                self.emit(self.ind + 1, "U32[_s >> 2] = %s" % val)
-                self.emit(self.ind, "else:")
-                self.emit(self.ind + 1, "_pi('<I', D, _s, %s)" % val)
-            elif self.mp:
-                self.used.add("PI")
-                self.stmt("_pi('%s', D, %s, %s)" % (fmt, ea, val))
+                slow = "_pi('%s', D, %%s, %%s)" % fmt
             else:
                 nm = "P" + _FMT_NAMES[fmt]
                 self.used.add(nm)
-                self.stmt("%s(D, %s, %s)" % (nm, ea, val))
+                slow = nm + "(D, %s, %s)"
+            view = self.view(fmt)
+            if view is not None:
+                w, mask, shift, lim = view
+                # (its own name for the address: a load in the value sets _e)
+                self.stmt("_s = %s" % ea)
+                self.emit(self.ind, "if not _s & %d and _s <= %s:" % (mask, lim))
+                self.emit(self.ind + 1, "%s[_s >> %d] = %s" % (w, shift, val))
+                self.emit(self.ind, "else:")
+                self.emit(self.ind + 1, slow % ("_s", val))
+            else:
+                self.stmt(slow % (ea, val))
         elif op == 0x0D:  # br_if
             d, pc = _uleb(code, pc)
             c = self.pop()
@@ -1078,9 +1108,8 @@ class Gen:
         if self.uses_mem:
             head.append("    D = MEM.data")
             self.used.add("MEM")
-            if self.uses_u32:
-                head.append("    U32 = MEM.u32")
-                head.append("    L4 = MEM.lim")
+            if self.uses_w4 or self.uses_w8:
+                head.append("    " + self.refresh_text())
             # MicroPython reads a local faster than a global (the struct functions, per access)
             if "UF" in self.used:
                 head.append("    _uf = UF")
@@ -1102,8 +1131,8 @@ class Gen:
         ]
         self.used.add("FN%d" % idx)
         pre = []
-        if self.uses_u32:  # the word view may have moved after a call or memory.grow
-            self.lines = [ln.replace(REFRESH, "U32 = MEM.u32; L4 = MEM.lim") for ln in self.lines]
+        if self.uses_w4 or self.uses_w8:  # the views may have moved after a call or memory.grow
+            self.lines = [ln.replace(REFRESH, self.refresh_text()) for ln in self.lines]
         else:
             self.lines = [ln for ln in self.lines if not ln.endswith(REFRESH)]
         if self.module_consts:
@@ -1118,7 +1147,7 @@ def function_source(info, idx, code, mp=MICROPYTHON):
     """The Python source of defined function `idx` (a module-wide index) and the names it uses."""
     g = Gen(info, idx, code, mp)
     src = g.generate()
-    if g.uses_u32 and len(src) > U32_MAX:
+    if (g.uses_w4 or g.uses_w8) and len(src) > U32_MAX:
         g = Gen(info, idx, code, mp)  # a large function: the shorter struct path for memory
         g.u32 = False
         src = g.generate()
