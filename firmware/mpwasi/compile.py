@@ -298,6 +298,15 @@ class Gen:
             raise Unsupported("nesting too deep for this Python")
         self.lines.append("    " * ind + text)
 
+    def struct_access(self, fmt, load):
+        """A memory access through struct: a template for the address (and the value)."""
+        if self.mp:  # the functions bound to locals at function entry
+            self.used.add("UF" if load else "PI")
+            return ("_uf('%s', D, %%s)[0]" if load else "_pi('%s', D, %%s, %%s)") % fmt
+        nm = ("U" if load else "P") + _FMT_NAMES[fmt]
+        self.used.add(nm)
+        return nm + ("(D, %s)[0]" if load else "(D, %s, %s)")
+
     def refresh_text(self):
         t = []
         if self.uses_w4:
@@ -692,13 +701,7 @@ class Gen:
             if fmt is None:
                 text = "D[%s]" % ea
             else:
-                if self.mp:
-                    self.used.add("UF")
-                    slow = "_uf('%s', D, %%s)[0]" % fmt
-                else:
-                    nm = "U" + _FMT_NAMES[fmt]
-                    self.used.add(nm)
-                    slow = nm + "(D, %s)[0]"
+                slow = self.struct_access(fmt, True)
                 view = self.view(fmt)
                 if view is not None:
                     # aligned and in bounds: an item of the memory's word view (runtime.Memory)
@@ -734,13 +737,7 @@ class Gen:
             if fmt is None:
                 self.stmt("D[%s] = %s" % (ea, val))
                 return pc
-            if self.mp:
-                self.used.add("PI")
-                slow = "_pi('%s', D, %%s, %%s)" % fmt
-            else:
-                nm = "P" + _FMT_NAMES[fmt]
-                self.used.add(nm)
-                slow = nm + "(D, %s, %s)"
+            slow = self.struct_access(fmt, False)
             view = self.view(fmt)
             if view is not None:
                 w, mask, shift, lim = view
