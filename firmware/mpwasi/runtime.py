@@ -377,6 +377,8 @@ def _env_fuse():
 # a function is fused; MPWASI_FUSE=0 turns fusion off, MPWASI_FUSE=always fuses at the first call
 FUSE = _env_fuse() not in ("0", "off", "never")
 HEAT = 1 if _env_fuse() == "always" else 40  # (plus one per 8 bytes of the function's body)
+# MicroPython fuses only with this much free heap beyond eight times the module's size
+FUSE_HEAP = 512 * 1024
 
 
 def _free():
@@ -421,7 +423,9 @@ class Module:
         if self._fused is None:
             self._fused = (self.data, (), True)
             free = _free()
-            if FUSE and (free is None or free >= 3 * len(self.data) + 32768):
+            # a board keeps its heap for the program unless it has plenty (PSRAM, the unix
+            # port): the copy costs the module's size, and fusing allocates while it runs
+            if FUSE and (free is None or free >= 8 * len(self.data) + FUSE_HEAP or HEAT == 1):
                 try:
                     # on CPython (no fixed heap) the copy is a list: CPython indexes a list of
                     # small ints about four times faster than a bytearray; a board keeps bytes
