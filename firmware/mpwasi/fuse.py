@@ -2,8 +2,8 @@
 
 The interpreter spends most of its time dispatching and moving values through the operand
 stack. For a validated module this pass writes a copy of the module's bytes in which frequent
-straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCC and 0xD3-0xFB,
-which wasm 2.0 leaves unused), e.g.
+straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCC and
+0xD3-0xFB, which wasm 2.0 leaves unused), e.g.
 
     local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
 

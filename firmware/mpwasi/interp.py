@@ -5,6 +5,8 @@ never becomes a Python call, so wasm recursion depth is bounded by the heap and 
 Limits.max_call_depth, not by the C stack. Locals live at the bottom of each frame's part of the
 single operand stack (a Python list of bit-pattern ints and references). Branches read their
 target, stack adjustment and next side-table position from the side table built by the validator.
+Hot functions run from a fused copy of the code (fuse.py): the forms at 0xC5-0xCC and 0xD3-0xFF
+are checked first, grouped by frequency (_FK); the wasm opcodes follow.
 """
 
 from struct import pack_into, unpack_from
