@@ -178,3 +178,53 @@ def test_the_debugger_runs_the_module_bytes():
         assert d.module._fused[0] is d.module.data
     finally:
         runtime.HEAT = saved
+
+
+def test_fused_and_unfused_runs_agree_on_spec_modules_and_their_mutants():
+    # differential: every exported function of every main-set module, and of seeded mutants of
+    # them, called with zero arguments in the module's bytes and with every function fused
+    import test_fuzz
+    from spec import run as spec_run
+    root = require_spec_dir()
+    w = mpwasi
+
+    def outcome(inst, name):
+        f = inst.exports[name]
+        try:
+            r = f.call_bits([test_fuzz.ZERO.get(t) for t in f.type[0]])
+            return ["func %d" % v.idx if isinstance(v, runtime.Function) else v for v in r]
+        except w.Trap as e:
+            return "trap: %s" % e
+        except w.Exit as e:
+            return "exit %s" % e.code
+        except w.WasmError as e:
+            return type(e).__name__
+
+    def run(data, fuse_on):
+        runtime.FUSE, runtime.HEAT = fuse_on, 1
+        try:
+            m = w.Module(data)
+            limits = w.Limits(memory_bytes=1 << 20, max_call_depth=200, fuel=20000)
+            inst = w.Instance(m, imports={"spectest": spec_run.make_spectest(w)}, limits=limits)
+        except w.WasmError as e:
+            return type(e).__name__
+        return [(name, outcome(inst, name)) for name, kind in m.exports if kind == "func"]
+
+    saved = runtime.FUSE, runtime.HEAT
+    compared = 0
+    try:
+        files = test_fuzz.main_set_wasm_files(root)
+        for i in range(len(files)):
+            data = spec_run.read_bytes("%s/json/%s" % (root, files[i]))
+            for k in range(int(os.environ.get("MPWASI_FUSE_MUTANTS") or 6)):
+                mutant = data if k == 0 else test_fuzz.mutate(
+                    data, test_fuzz.Rng(test_fuzz.mutant_seed(4242, i, k)))[0]
+                plain = run(mutant, False)
+                if isinstance(plain, str):
+                    continue
+                fused = run(mutant, True)
+                assert fused == plain, (files[i], k)
+                compared += len(plain)
+    finally:
+        runtime.FUSE, runtime.HEAT = saved
+    assert compared > 5000

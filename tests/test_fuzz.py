@@ -10,8 +10,10 @@ cap, and each exported function is called with zero arguments (all params 0 / nu
 that is not the engine's (`mpwasi.WasmError` subclasses, `mpwasi.Exit`) is a failure, reported with the
 seed, file and mutation so that it can be replayed (MPWASI_FUZZ_PER_FILE=N makes the pytest runs longer):
 
-    python3     tests/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T] [-v]
-                (-v: print each mutant; --tier: mpwasi.set_tier(T) first)
+    python3     tests/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T]
+                [--fuse=always] [-v]
+                (-v: print each mutant; --tier: mpwasi.set_tier(T) first; --fuse=always: every
+                function in the interpreter's superinstructions)
     micropython -X heapsize=64M tests/test_fuzz.py ...
 
 The generator is a xorshift written here, so a seed gives the same mutants on both interpreters.
@@ -530,6 +532,10 @@ if pytest is not None:
             pytest.skip("the fast tier is not available: mpwasi has no set_tier() yet")
         _fuzz_script(interp, spec_dir, DEFAULT_SEED + 2, ["--tier=fast"])
 
+    def test_fuzzed_modules_raise_only_engine_errors_with_every_function_fused(spec_dir):
+        # the interpreter's superinstructions (fuse.py) from each function's first call
+        _fuzz_script("cpython", spec_dir, DEFAULT_SEED + 3, ["--fuse=always"])
+
 
 # ---------------------------------------------------------------- command line
 
@@ -539,6 +545,7 @@ def main(argv):
     only = None
     verbose = False
     tier = None
+    fuse_always = False
     for a in argv:
         if a.startswith("--seed="):
             seed = int(a[7:])
@@ -552,13 +559,20 @@ def main(argv):
             verbose = True
         elif a.startswith("--tier="):
             tier = a[7:]
+        elif a == "--fuse=always":
+            fuse_always = True
         else:
-            print("usage: test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T] [-v]")
+            print("usage: test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T] "
+                  "[--fuse=always] [-v]")
             return 2
     root = spec_run.spec_dir()
     w = _engine()
     if tier is not None:
         w.set_tier(tier)
+    if fuse_always:  # every function in the interpreter's superinstructions (fuse.py)
+        import mpwasi.runtime as rt
+        rt.FUSE = True
+        rt.HEAT = 1
     stats = fuzz(w, root, seed, per_file, only, print, verbose)
     print(stats.summary())
     return 1 if stats.failures else 0
