@@ -2,7 +2,7 @@
 
 The interpreter spends most of its time dispatching and moving values through the operand
 stack. For a validated module this pass writes a copy of the module's bytes in which frequent
-straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCC and
+straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCF and
 0xD3-0xFB, which wasm 2.0 leaves unused), e.g.
 
     local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
@@ -28,6 +28,9 @@ original bytes after the form):
     0xCA BOP LOP o adv   the same, longer
     0xCB BOP LOP x o adv local.get x; LOP; BOP
     0xCC k z adv         CONST K; local.set z
+    0xCD BOP LOP x o SOP o2 adv'   local.get x; LOP; BOP; SOP (continue at p + 4 + adv')
+    0xCE LOP x y o adv   local.get x; local.get y; LOP
+    0xCF LOP x y k o adv local.get x; local.get y; i32.const K; i32.add; LOP
     0xD3 n               skip: continue at p + 1 + n
     0xD4 x y adv         local.get x; local.get y
     0xD5 x z adv         local.get x; local.set z
@@ -315,10 +318,29 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
                 kv = _const_value(code, op2, p2 + 1)
             op3 = code[pc2]
             if not _binop(op3):
-                if op2 == 0x20 and not (op3 == 0x41 and _lk_load(code, pc2)):
-                    _emit_adv(out, q, pc2, [0xD4, x, y, 0])
-                    return pc2
-                return -1  # (local.get y starts a longer form: local.get x stays alone)
+                if op2 != 0x20:
+                    return -1
+                if op3 == 0x41 and _lk_load(code, pc2):
+                    # local.get x; local.get y; i32.const k; i32.add; a load
+                    pk = skip(code, pc2 + 1, 0x41)
+                    k = _const(consts, index, _const_value(code, 0x41, pc2 + 1))
+                    o = _const(consts, index, _offset(code, pk + 1))
+                    if k < 0 or o < 0:
+                        return -1
+                    pe = skip(code, pk + 2, code[pk + 1])
+                    _emit_adv(out, q, pe, [0xCF, code[pk + 1], x, y, k, o, 0])
+                    return pe
+                if 0x28 <= op3 <= 0x35:
+                    pe = skip(code, pc2 + 1, op3)
+                    if pe < end and _binop(code[pe]):
+                        return -1  # (local.get y; the load; the op is one form: x stays alone)
+                    o = _const(consts, index, _offset(code, pc2))
+                    if o < 0:
+                        return -1
+                    _emit_adv(out, q, pe, [0xCE, op3, x, y, o, 0])  # local.get x; local.get y; load
+                    return pe
+                _emit_adv(out, q, pc2, [0xD4, x, y, 0])
+                return pc2
             if op2 == 0x41 and op3 == 0x6A and code[pc2 + 1] >= 0x28 and code[pc2 + 1] <= 0x35:
                 # local.get x; i32.const k; i32.add; a load
                 k = _const(consts, index, kv)
@@ -348,6 +370,16 @@ def _fuse_at(code, out, op, p, pc, q, end, consts, index):
             if k < 0 or pc2 - q < 5:
                 return -1
             if pc2 < end and _binop(code[pc2]):  # local.get x; a load; a binary op
+                ps = pc2 + 1
+                if ps < end and 0x36 <= code[ps] <= 0x3E:  # ...; and a store of the result
+                    o2 = _const(consts, index, _offset(code, ps))
+                    pe = skip(code, ps + 1, code[ps])
+                    if o2 >= 0 and pe - q - 4 < 256:
+                        form = [0xCD, code[pc2], op2, x, k, code[ps], o2, pe - q - 4]
+                        for b in form:
+                            out[q] = b
+                            q += 1
+                        return pe
                 _emit_adv(out, q, pc2 + 1, [0xCB, code[pc2], op2, x, k, 0])
                 return pc2 + 1
             _emit_adv(out, q, pc2, [0xF0, op2, x, k, 0])
@@ -429,7 +461,7 @@ def _strict(op, k):
 # ---- for tests and tuning: the forms of a fused body
 
 # length, or -(offset of the adv byte)
-_FORM_LEN = {0xC5: -4, 0xC6: -2, 0xC7: 4, 0xC8: -4, 0xC9: 4, 0xCA: -4, 0xCB: -5, 0xCC: -3, 0xD4: -3, 0xD5: -3, 0xD6: -3, 0xD7: 1, 0xEC: 3, 0xED: 3, 0xEE: 3, 0xEF: 2,
+_FORM_LEN = {0xC5: -4, 0xC6: -2, 0xC7: 4, 0xC8: -4, 0xC9: 4, 0xCA: -4, 0xCB: -5, 0xCC: -3, 0xCE: -5, 0xCF: -6, 0xD4: -3, 0xD5: -3, 0xD6: -3, 0xD7: 1, 0xEC: 3, 0xED: 3, 0xEE: 3, 0xEF: 2,
              0xF0: -4, 0xF1: 2, 0xF2: 3, 0xF3: 3, 0xF4: 4, 0xF5: -5, 0xF6: 2, 0xF7: 3,
              0xF8: 2, 0xF9: 2, 0xFA: 2, 0xFB: 2}
 
@@ -444,6 +476,8 @@ def forms(out, data, start, end):
         res.append((pc, op))
         if op == SKIP:
             pc += 1 + out[pc + 1]
+        elif op == 0xCD:
+            pc = pc + 4 + out[pc + 7]
         elif op >= 0xD8 and op <= 0xEB:
             shape = (op - 0xD8) >> 2
             if shape < 2:

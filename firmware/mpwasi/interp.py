@@ -5,7 +5,7 @@ never becomes a Python call, so wasm recursion depth is bounded by the heap and 
 Limits.max_call_depth, not by the C stack. Locals live at the bottom of each frame's part of the
 single operand stack (a Python list of bit-pattern ints and references). Branches read their
 target, stack adjustment and next side-table position from the side table built by the validator.
-Hot functions run from a fused copy of the code (fuse.py): the forms at 0xC5-0xCC and 0xD3-0xFF
+Hot functions run from a fused copy of the code (fuse.py): the forms at 0xC5-0xCF and 0xD3-0xFF
 are checked first, grouped by frequency (_FK); the wasm opcodes follow.
 """
 
@@ -85,9 +85,9 @@ def _kinds():
     k = [8] * 256
     for op in range(0xD8, 0xEF):
         k[op] = 0
-    for op in (0xC7, 0xC8, 0xC9, 0xCA, 0xCB):
+    for op in (0xC7, 0xC8, 0xC9, 0xCA, 0xCB, 0xCD):
         k[op] = 0
-    for op in (0xF0, 0xF2, 0xF5):
+    for op in (0xF0, 0xF2, 0xF5, 0xCE, 0xCF):
         k[op] = 1
     k[0xF3] = k[0xF4] = 2
     k[0xD6] = 3
@@ -305,6 +305,9 @@ def _run(fn, s, fr, budget):
                         if op == 0xCB:
                             ea = s[fp + code[pc + 2]] + K[code[pc + 3]]
                             pc += code[pc + 4]
+                        elif op == 0xCD:  # (then a store: the sink reads it from pc)
+                            ea = s[fp + code[pc + 2]] + K[code[pc + 3]]
+                            pc += 3
                         else:
                             ea = pop() + K[code[pc + 2]]
                             if op == 0xC9:
@@ -326,7 +329,7 @@ def _run(fn, s, fr, budget):
                         else:
                             b = _load(lop, data, ea)
                         a = pop()
-                        q = 0
+                        q = 4 if op == 0xCD else 0
                     if bop == 0x6A:
                         r = (a + b) & M32
                     elif bop < 0x50:
@@ -447,9 +450,17 @@ def _run(fn, s, fr, budget):
                     elif op == 0xF0:
                         ea = s[fp + code[pc + 1]] + K[code[pc + 2]]
                         pc += code[pc + 3]
-                    else:
+                    elif op == 0xF5:
                         ea = ((s[fp + code[pc + 1]] + K[code[pc + 2]]) & M32) + K[code[pc + 3]]
                         pc += code[pc + 4]
+                    else:  # 0xCE / 0xCF: local.get x first
+                        push(s[fp + code[pc + 1]])
+                        if op == 0xCE:
+                            ea = s[fp + code[pc + 2]] + K[code[pc + 3]]
+                            pc += code[pc + 4]
+                        else:
+                            ea = ((s[fp + code[pc + 2]] + K[code[pc + 3]]) & M32) + K[code[pc + 4]]
+                            pc += code[pc + 5]
                     if lop == 0x28 or lop == 0x2A:
                         if ea + 4 > len(data):
                             raise _oob()
