@@ -417,9 +417,9 @@ class Module:
         self._fused = None
 
     def code(self):
-        """(bytes the interpreter runs, constant pool, fused): a copy of the module's bytes
-        that hot functions get fused in (fuse.py) where there is room for it, else the module's
-        own bytes. A function is fused when the interpreter first runs it (fuse_body)."""
+        """(code the interpreter runs, constant pool, fused): a copy of the module's bytes
+        that functions get fused in (fuse.py) once hot (Function.heat), where there is room for
+        it; else the module's own bytes, and fused is True (nothing to do)."""
         if self._fused is None:
             self._fused = (self.data, (), True)
             free = _free()
