@@ -65,10 +65,7 @@ The pass costs one copy of the module's bytes; `runtime` decides whether there i
 from .interp import uleb, sleb
 
 SKIP = 0xD3
-LL = 0xD4
-MOVE = 0xD5
 NOP = 0xD7
-SHAPED = 0xD8
 SS_SET = 0xEC
 
 

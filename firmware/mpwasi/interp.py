@@ -505,7 +505,8 @@ def _run(fn, s, fr, budget):
                         if ea + 4 > len(data):
                             raise _oob()
                         pack_into("<I", data, ea, v & M32)
-                elif k == 3:  # call
+                elif k == 3:  # call (the wasm call's path below, inlined again: a helper
+                    # function would cost a Python call on the hottest path; keep the two in step)
                     f = funcs[code[pc] | code[pc + 1] << 8]
                     pc += code[pc + 2]
                     if f.host is None or (nofast and f.host.fast):
