@@ -2,7 +2,8 @@
 //   node bench/mp32.mjs JOB.json
 // JOB: {"module": path of micropython.mjs, "heapsize": bytes, "dirs": [fs dir, ...],
 //       "files": [[fs path, host path], ...], "script": fs path of the script to run,
-//       "out": [[fs path, host path], ...] (files copied back to the host afterwards)}
+//       "out": [[fs path, host path], ...] (files copied back to the host afterwards),
+//       "argv": sys.argv for the script}
 // The script's stdout and stderr go to this process's; the exit status is the script's
 // (SystemExit code, 1 for an uncaught exception, whose traceback goes to stderr).
 import fs from "node:fs";
@@ -25,14 +26,35 @@ for (const d of job.dirs) {
     try { mp.FS.mkdir(d); } catch (e) { /* exists */ }
 }
 for (const [dst, src] of job.files) mp.FS.writeFile(dst, fs.readFileSync(src));
-const runner = `
+// The script runs in pieces, split at lines "#mp32:collect": this port collects garbage only
+// between runPython calls (gc.collect() inside one is put off until it returns), so each piece is
+// its own call, sharing one globals dict.
+const src = new TextDecoder().decode(mp.FS.readFile(job.script));
+const lines = src.split("\n");
+const pieces = [];
+let cur = [];
+for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === "#mp32:collect") {
+        pieces.push(cur.join("\n"));
+        cur = [];
+        for (let j = 0; j <= i; j++) cur.push("");  // keep line numbers
+    } else {
+        cur.push(lines[i]);
+    }
+}
+pieces.push(cur.join("\n"));
+for (let i = 0; i < pieces.length; i++) mp.FS.writeFile("/.mp32-piece" + i, pieces[i]);
+const runner = (i) => `
 import sys
-_rc = 0
+_rc = None
 try:
-    _g = {"__name__": "__main__"}
-    with open(${JSON.stringify(job.script)}) as _f:
+    if ${i} == 0:
+        _mp32_g = {"__name__": "__main__"}
+        sys.argv[:] = ${JSON.stringify(job.argv || [job.script])}
+    with open("/.mp32-piece${i}") as _f:
         _src = _f.read()
-    exec(compile(_src, ${JSON.stringify(job.script)}, "exec"), _g)
+    exec(compile(_src, ${JSON.stringify(job.script)}, "exec"), _mp32_g)
+    _src = None
 except SystemExit as _e:
     _c = _e.args[0] if _e.args else 0
     if _c is None:
@@ -45,12 +67,17 @@ except BaseException as _e:
     sys.print_exception(_e, sys.stderr)
     _rc = 1
 with open("/.mp32-rc", "w") as _f:
-    _f.write(str(_rc))
+    _f.write("" if _rc is None else str(_rc))
+_rc = _e = _f = None
 `;
 let rc = 1;
 try {
-    mp.runPython(runner);
-    rc = parseInt(new TextDecoder().decode(mp.FS.readFile("/.mp32-rc")), 10);
+    for (let i = 0; i < pieces.length; i++) {
+        mp.runPython(runner(i));
+        const r = new TextDecoder().decode(mp.FS.readFile("/.mp32-rc"));
+        rc = r === "" ? 0 : parseInt(r, 10);
+        if (r !== "") break;
+    }
     for (const [src, dst] of job.out || []) {
         try { fs.writeFileSync(dst, mp.FS.readFile(src)); } catch (e) { /* not written */ }
     }

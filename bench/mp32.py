@@ -13,6 +13,9 @@ board); given files are put where asked. The heap starts at `heap` bytes but gro
 port's split heap), so measure with gc.mem_alloc() deltas; `grew` in a script (gc.mem_free() +
 gc.mem_alloc() > the heap given) tells that a fixed heap of that size would have been too small.
 No stdin; sys.argv is [script, args...].
+This port collects garbage only between its runPython calls (a gc.collect() inside one is put off
+until it returns), so a script is run in pieces, split at lines `#mp32:collect`, each its own call
+with the same globals: measure heap in use at the start of a piece.
 
 Python API:
     run(script_text, files=None, heap=..., engine="mpy", args=()) -> Result(rc, stdout, stderr)
@@ -129,7 +132,6 @@ def run(script, files=None, heap=DEFAULT_HEAP, engine="mpy", args=(), timeout=18
             placed[dst] = os.path.abspath(src)
         spath = os.path.join(td, "script.py")
         with open(spath, "w") as f:
-            f.write("import sys\nsys.argv[:] = %r\n" % ([ "/main.py"] + list(args),))
             f.write(script)
         placed["/main.py"] = spath
         dirs = set()
@@ -139,7 +141,8 @@ def run(script, files=None, heap=DEFAULT_HEAP, engine="mpy", args=(), timeout=18
                 dirs.add("/" + "/".join(parts[:i]))
         outs = [[p, os.path.join(td, "out%d" % i)] for i, p in enumerate(outputs)]
         job = {"module": mjs, "heapsize": int(heap), "dirs": sorted(dirs, key=len),
-               "files": sorted(placed.items()), "script": "/main.py", "out": outs}
+               "files": sorted(placed.items()), "script": "/main.py", "out": outs,
+               "argv": ["/main.py"] + list(args)}
         jpath = os.path.join(td, "job.json")
         with open(jpath, "w") as f:
             json.dump(job, f)

@@ -30,3 +30,12 @@ def test_an_uncaught_exception_gives_status_1_and_its_traceback():
     r = mp32.run("x = 1\nraise ValueError('boom %d' % x)\n", engine="none")
     assert r.rc == 1
     assert "ValueError: boom 1" in r.stderr
+
+
+def test_garbage_is_collected_between_pieces_of_a_script():
+    r = mp32.run("import gc\ngc.collect()\na0 = gc.mem_alloc()\nfor i in range(20000):\n    y = [i, i]\n"
+                 "y = None\n#mp32:collect\ngc.collect()\nprint(gc.mem_alloc() - a0)\nraise ValueError('at 10')\n",
+                 engine="none")
+    assert r.rc == 1
+    assert abs(int(r.stdout)) < 4096, r  # 20000 two-item lists are ~640 KB of garbage
+    assert 'line 10' in r.stderr and "ValueError: at 10" in r.stderr
