@@ -11,14 +11,13 @@ import wasi_support
 from wasi_support import example, snapshot
 from mp import wasi_probe
 
-from mpwasi import wasi
+from mpwasi import wasi, wasi_abi
+from mpwasi.wasi_abi import (EPERM, EBADF, EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP,
+                              ENOTCAPABLE, ENOSYS)
 
-EPERM, EBADF, EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP, ENOTCAPABLE, ENOSYS = (
-    wasi.EPERM, wasi.EBADF, wasi.EINVAL, wasi.ENAMETOOLONG, wasi.ENOENT, wasi.ENOTDIR, wasi.ELOOP,
-    wasi.ENOTCAPABLE, wasi.ENOSYS)
 OOB = "trap: out of bounds memory access"
-DIR = wasi.RIGHTS_DIR  # what a preopen holds
-ALL = wasi.RIGHTS_DIR | wasi.RIGHTS_FILE  # what it passes on
+DIR = wasi_abi.RIGHTS_DIR  # what a preopen holds
+ALL = wasi_abi.RIGHTS_DIR | wasi_abi.RIGHTS_FILE  # what it passes on
 CANARY = b"canary: secret outside the sandbox\n"
 INSIDE = b"inside the sandbox\n"
 LOOKUP = 1  # follow symlinks
@@ -83,21 +82,21 @@ ATTEMPTS = [
     ("stdin as a directory", [open_("../outside/canary.txt", dirfd=0)], [ENOTDIR]),
     ("an unopened fd as a directory", [open_("inside.txt", dirfd=42)], [EBADF]),
     ("a closed preopen", [call("fd_close", 3), open_("inside.txt")], [0, EBADF]),
-    ("write to a read-only fd", [open_("inside.txt", rights=wasi.R_FD_READ, save="f"),
+    ("write to a read-only fd", [open_("inside.txt", rights=wasi_abi.R_FD_READ, save="f"),
                                  call("fd_write", "$f", "iov:overwritten", "@out")], [0, EBADF]),
-    ("read from a write-only fd", [open_("inside.txt", rights=wasi.R_FD_WRITE, save="f"),
+    ("read from a write-only fd", [open_("inside.txt", rights=wasi_abi.R_FD_WRITE, save="f"),
                                    call("fd_read", "$f", "riov:64", "@out", read=True)],
      [0, EBADF]),
     ("path_open without the right", [call("fd_fdstat_set_rights", 3,
-                                          DIR & ~wasi.R_PATH_OPEN, ALL),
+                                          DIR & ~wasi_abi.R_PATH_OPEN, ALL),
                                      open_("inside.txt")], [0, ENOTCAPABLE]),
-    ("rights cannot grow back", [call("fd_fdstat_set_rights", 3, wasi.R_PATH_OPEN, ALL),
+    ("rights cannot grow back", [call("fd_fdstat_set_rights", 3, wasi_abi.R_PATH_OPEN, ALL),
                                  call("fd_fdstat_set_rights", 3, DIR, ALL)], [0, ENOTCAPABLE]),
     ("create without the right", [call("fd_fdstat_set_rights", 3,
-                                       DIR & ~wasi.R_PATH_CREATE_FILE, ALL),
+                                       DIR & ~wasi_abi.R_PATH_CREATE_FILE, ALL),
                                   open_("created.txt", O_CREAT)], [0, ENOTCAPABLE]),
     ("inherited rights are a ceiling",
-     [open_("sub", O_DIRECTORY, inheriting=wasi.R_FD_READ, save="d"),
+     [open_("sub", O_DIRECTORY, inheriting=wasi_abi.R_FD_READ, save="d"),
       open_("deep.txt", dirfd="$d", save="f"),
       call("fd_write", "$f", "iov:overwritten", "@out")], [0, 0, EBADF]),
     ("make a symlink out", [call("path_symlink", "s:../outside/canary.txt", 3, "s:evil")],

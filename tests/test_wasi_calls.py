@@ -16,9 +16,9 @@ from wasmgen import uleb
 from mp import wasi_probe
 
 import mpwasi
-from mpwasi import wasi
+from mpwasi import wasi, wasi_abi
 
-W = wasi
+W = wasi_abi
 ALL = W.RIGHTS_DIR | W.RIGHTS_FILE
 OUT = wasi_probe.OUT
 SUBS = 0x2000

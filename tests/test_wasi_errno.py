@@ -8,9 +8,9 @@ import wasi_support
 from wasi_support import example, run_probe_wasmtime
 from mp import wasi_probe
 
-from mpwasi import wasi
+from mpwasi import wasi, wasi_abi
 
-W = wasi
+W = wasi_abi
 DIR = W.RIGHTS_DIR
 ALL = W.RIGHTS_DIR | W.RIGHTS_FILE
 O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC = 1, 2, 4, 8

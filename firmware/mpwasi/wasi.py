@@ -23,135 +23,15 @@ import struct
 import sys
 
 from . import compat
-from .errors import Exit, Trap
+from .errors import Exit, LinkError, Trap
+from .runtime import HostFunc, Instance, Module
+from .wasi_abi import (
+    CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME, EBADF, EINVAL,
+    EISDIR, EMFILE, ENAMETOOLONG, ENOSYS, ENOTCAPABLE, ENOTDIR, ENOTSOCK, ESPIPE, ESUCCESS,
+    FDFLAG_APPEND, FT_CHAR, FT_DIR, FT_FILE, Fd, MAX_FDS, RIGHTS_DIR, RIGHTS_FILE, RIGHTS_STDIO,
+    R_FD_DATASYNC, R_FD_READ, R_FD_SEEK, R_FD_SYNC, R_FD_TELL, R_FD_WRITE, WasiErrno,
+    from_host_errno, signed64)
 
-# preview1 filetypes
-FT_UNKNOWN = 0
-FT_BLOCK = 1
-FT_CHAR = 2
-FT_DIR = 3
-FT_FILE = 4
-FT_SOCKET = 6
-FT_SYMLINK = 7
-
-# --- preview1 errno values -------------------------------------------------------------------
-ESUCCESS = 0
-E2BIG = 1
-EACCES = 2
-EAGAIN = 6
-EBADF = 8
-EBUSY = 10
-EEXIST = 20
-EFBIG = 22
-EILSEQ = 25
-EINVAL = 28
-EIO = 29
-EISDIR = 31
-ELOOP = 32
-EMFILE = 33
-ENAMETOOLONG = 37
-ENODEV = 43
-ENOENT = 44
-ENOMEM = 48
-ENOSPC = 51
-ENOSYS = 52
-ENOTDIR = 54
-ENOTEMPTY = 55
-ENOTSOCK = 57
-ENOTSUP = 58
-EPERM = 63
-EROFS = 69
-ESPIPE = 70
-EXDEV = 75
-ENOTCAPABLE = 76
-
-_from_host = {}  # host errno number -> preview1 errno, filled on the first OSError
-
-
-def from_host_errno(number):
-    """The preview1 errno for a host OSError number (EIO for one it does not know)."""
-    if not _from_host:
-        ours = {
-            "EPERM": EPERM, "ENOENT": ENOENT, "EIO": EIO, "EBADF": EBADF, "EAGAIN": EAGAIN,
-            "ENOMEM": ENOMEM, "EACCES": EACCES, "EBUSY": EBUSY, "EEXIST": EEXIST, "EXDEV": EXDEV,
-            "ENODEV": ENODEV, "ENOTDIR": ENOTDIR, "EISDIR": EISDIR, "EINVAL": EINVAL,
-            "EMFILE": EMFILE, "EFBIG": EFBIG, "ENOSPC": ENOSPC, "ESPIPE": ESPIPE, "EROFS": EROFS,
-            "ENAMETOOLONG": ENAMETOOLONG, "ENOTEMPTY": ENOTEMPTY, "ELOOP": ELOOP,
-            "EOPNOTSUPP": ENOTSUP,
-        }
-        for name, num in compat.host_errno_numbers().items():
-            _from_host[num] = ours[name]
-    return _from_host.get(number, EIO)
-
-
-# --- rights ----------------------------------------------------------------------------------
-R_FD_DATASYNC = 1 << 0
-R_FD_READ = 1 << 1
-R_FD_SEEK = 1 << 2
-R_FD_FDSTAT_SET_FLAGS = 1 << 3
-R_FD_SYNC = 1 << 4
-R_FD_TELL = 1 << 5
-R_FD_WRITE = 1 << 6
-R_FD_ADVISE = 1 << 7
-R_FD_ALLOCATE = 1 << 8
-R_PATH_CREATE_DIRECTORY = 1 << 9
-R_PATH_CREATE_FILE = 1 << 10
-R_PATH_LINK_SOURCE = 1 << 11
-R_PATH_LINK_TARGET = 1 << 12
-R_PATH_OPEN = 1 << 13
-R_FD_READDIR = 1 << 14
-R_PATH_READLINK = 1 << 15
-R_PATH_RENAME_SOURCE = 1 << 16
-R_PATH_RENAME_TARGET = 1 << 17
-R_PATH_FILESTAT_GET = 1 << 18
-R_PATH_FILESTAT_SET_SIZE = 1 << 19
-R_PATH_FILESTAT_SET_TIMES = 1 << 20
-R_FD_FILESTAT_GET = 1 << 21
-R_FD_FILESTAT_SET_SIZE = 1 << 22
-R_FD_FILESTAT_SET_TIMES = 1 << 23
-R_PATH_SYMLINK = 1 << 24
-R_PATH_REMOVE_DIRECTORY = 1 << 25
-R_PATH_UNLINK_FILE = 1 << 26
-R_POLL_FD_READWRITE = 1 << 27
-R_SOCK_SHUTDOWN = 1 << 28
-R_SOCK_ACCEPT = 1 << 29
-RIGHTS_ALL = (1 << 30) - 1
-
-RIGHTS_FILE = (R_FD_DATASYNC | R_FD_READ | R_FD_SEEK | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC
-               | R_FD_TELL | R_FD_WRITE | R_FD_ADVISE | R_FD_ALLOCATE | R_FD_FILESTAT_GET
-               | R_FD_FILESTAT_SET_SIZE | R_FD_FILESTAT_SET_TIMES | R_POLL_FD_READWRITE)
-RIGHTS_DIR = (R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_ADVISE | R_PATH_CREATE_DIRECTORY
-              | R_PATH_CREATE_FILE | R_PATH_LINK_SOURCE | R_PATH_LINK_TARGET | R_PATH_OPEN
-              | R_FD_READDIR | R_PATH_READLINK | R_PATH_RENAME_SOURCE | R_PATH_RENAME_TARGET
-              | R_PATH_FILESTAT_GET | R_PATH_FILESTAT_SET_SIZE | R_PATH_FILESTAT_SET_TIMES
-              | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_TIMES | R_PATH_SYMLINK
-              | R_PATH_REMOVE_DIRECTORY | R_PATH_UNLINK_FILE)
-RIGHTS_STDIO = (R_FD_READ | R_FD_WRITE | R_FD_FDSTAT_SET_FLAGS | R_FD_FILESTAT_GET
-                | R_POLL_FD_READWRITE | R_FD_SYNC | R_FD_DATASYNC)
-
-# fdflags, oflags, lookupflags
-FDFLAG_APPEND = 1
-FDFLAG_DSYNC = 2
-FDFLAG_NONBLOCK = 4
-FDFLAG_RSYNC = 8
-FDFLAG_SYNC = 16
-O_CREAT = 1
-O_DIRECTORY = 2
-O_EXCL = 4
-O_TRUNC = 8
-LOOKUP_SYMLINK_FOLLOW = 1
-
-CLOCK_REALTIME = 0
-CLOCK_MONOTONIC = 1
-CLOCK_PROCESS_CPUTIME = 2
-CLOCK_THREAD_CPUTIME = 3
-
-PATH_MAX = 1024  # longest path accepted from the guest (ENAMETOOLONG past it)
-NAME_MAX = 255  # longest path component
-MAX_FDS = 64  # open descriptors per context (EMFILE past it)
-# A path that would leave its directory answers EPERM, as the reference runtime (wasmtime) does, so a
-# C program prints the same message under both; ENOTCAPABLE stays for missing rights.
-ESCAPE = EPERM
 TRAP_STATUS = 134  # exit status of a run that trapped (as wasmtime's command line: 128 + SIGABRT)
 
 _OOB = "out of bounds memory access"
@@ -178,32 +58,6 @@ _FUNCTIONS = (
 def signatures():
     """[(name, params)] of all 46 preview1 functions ("i" i32, "I" i64 per parameter)."""
     return [tuple(word.split("/")[:2]) for word in _FUNCTIONS.split()]
-
-
-class WasiErrno(Exception):
-    """Raised inside a WASI function to answer with a preview1 errno."""
-
-    def __init__(self, errno):
-        super().__init__(errno)
-        self.errno = errno
-
-
-def _signed64(v):
-    return v - (1 << 64) if v >= (1 << 63) else v
-
-
-class _Fd:
-    """One open descriptor: a standard stream, a directory or a file."""
-
-    def __init__(self, kind, rights, inheriting, path=None, handle=None, preopen=None):
-        self.kind = kind  # preview1 filetype
-        self.rights = rights
-        self.inheriting = inheriting
-        self.path = path  # host path (directories and files)
-        self.handle = handle  # open file object (files, standard streams)
-        self.preopen = preopen  # guest name (bytes) of a preopened directory
-        self.flags = 0  # fdflags
-        self.listing = None  # fd_readdir snapshot, taken at cookie 0
 
 
 def _binary(stream):
@@ -255,17 +109,17 @@ class Wasi:
         self.memory = None
         self._cpu_start = compat.monotonic_ns()
         self.fds = {
-            0: _Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_WRITE, 0,
+            0: Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_WRITE, 0,
                    handle=_binary(stdin if stdin is not None else sys.stdin)),
-            1: _Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
+            1: Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
                    handle=_binary(stdout if stdout is not None else sys.stdout)),
-            2: _Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
+            2: Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
                    handle=_binary(stderr if stderr is not None else sys.stderr)),
         }
         fd = 3
         for host, guest in preopen_list(dirs):
             root = self.fs.root(host)
-            self.fds[fd] = _Fd(FT_DIR, RIGHTS_DIR, RIGHTS_DIR | RIGHTS_FILE, path=root,
+            self.fds[fd] = Fd(FT_DIR, RIGHTS_DIR, RIGHTS_DIR | RIGHTS_FILE, path=root,
                                preopen=_to_bytes(guest))
             fd += 1
 
@@ -277,8 +131,6 @@ class Wasi:
     def imports(self, module=None):
         """{"wasi_snapshot_preview1": {name: HostFunc}}: all 46 preview1 functions, or with a
         Module only those it imports (each HostFunc costs heap on a board)."""
-        import mpwasi
-
         wanted = None
         if module is not None:
             wanted = [imp[1] for imp in module.imports if imp[0] == "wasi_snapshot_preview1"]
@@ -301,7 +153,7 @@ class Wasi:
                 fn = self._guarded(getattr(wasi_files, name), self)
             else:
                 fn = self._guarded(getattr(self, name))
-            host = mpwasi.HostFunc(types, results, fn, raw=True, name=name)
+            host = HostFunc(types, results, fn, raw=True, name=name)
             host.owner = self
             table[name] = host
         return {"wasi_snapshot_preview1": table}
@@ -336,7 +188,7 @@ class Wasi:
         _flush(sys.stderr)
 
     # --- memory access ------------------------------------------------------------------------
-    def _mem(self, ptr, n):
+    def mem(self, ptr, n):
         """The memory bytearray, after checking that [ptr, ptr+n) lies inside it."""
         memory = self.memory
         if memory is None:
@@ -346,23 +198,23 @@ class Wasi:
             raise Trap(_OOB)
         return data
 
-    def _put32(self, ptr, value):
-        struct.pack_into("<I", self._mem(ptr, 4), ptr, value)
+    def put32(self, ptr, value):
+        struct.pack_into("<I", self.mem(ptr, 4), ptr, value)
 
-    def _put64(self, ptr, value):
-        struct.pack_into("<Q", self._mem(ptr, 8), ptr, value)
+    def put64(self, ptr, value):
+        struct.pack_into("<Q", self.mem(ptr, 8), ptr, value)
 
-    def _iovecs(self, iovs, count):
-        m = self._mem(iovs, 8 * count)
+    def iovecs(self, iovs, count):
+        m = self.mem(iovs, 8 * count)
         out = []
         for i in range(count):
             buf, n = struct.unpack_from("<II", m, iovs + 8 * i)
-            self._mem(buf, n)
+            self.mem(buf, n)
             out.append((buf, n))
         return out
 
     # --- descriptors --------------------------------------------------------------------------
-    def _fd(self, fd, right=0):
+    def entry(self, fd, right=0):
         entry = self.fds.get(fd)
         if entry is None:
             raise WasiErrno(EBADF)
@@ -370,7 +222,7 @@ class Wasi:
             raise WasiErrno(ENOTCAPABLE)
         return entry
 
-    def _dir(self, fd, right):
+    def dir_entry(self, fd, right):
         entry = self.fds.get(fd)
         if entry is None:
             raise WasiErrno(EBADF)
@@ -380,15 +232,15 @@ class Wasi:
             raise WasiErrno(ENOTCAPABLE)
         return entry
 
-    def _file(self, fd, right):
-        entry = self._fd(fd, right)
+    def file_entry(self, fd, right):
+        entry = self.entry(fd, right)
         if entry.kind == FT_DIR:
             raise WasiErrno(EISDIR)
         if entry.handle is None:
             raise WasiErrno(EBADF)
         return entry
 
-    def _io_fd(self, fd, right):
+    def io_entry(self, fd, right):
         """A descriptor to read or write: one opened without that access answers EBADF (as POSIX
         and the reference runtime do), a directory EISDIR (read) or EBADF (write)."""
         entry = self.fds.get(fd)
@@ -400,7 +252,7 @@ class Wasi:
             raise WasiErrno(EBADF)
         return entry
 
-    def _new_fd(self, entry):
+    def add_fd(self, entry):
         fd = 3
         while fd in self.fds:
             fd += 1
@@ -414,8 +266,8 @@ class Wasi:
         total = 0
         for s in items:
             total += len(s) + 1
-        self._mem(ptrs, 4 * len(items))
-        m = self._mem(buf, total)
+        self.mem(ptrs, 4 * len(items))
+        m = self.mem(buf, total)
         for i, s in enumerate(items):
             struct.pack_into("<I", m, ptrs + 4 * i, buf)
             n = len(s)
@@ -428,8 +280,8 @@ class Wasi:
         total = 0
         for s in items:
             total += len(s) + 1
-        self._put32(count_ptr, len(items))
-        self._put32(size_ptr, total)
+        self.put32(count_ptr, len(items))
+        self.put32(size_ptr, total)
         return ESUCCESS
 
     def args_get(self, argv, argv_buf):
@@ -445,7 +297,7 @@ class Wasi:
         return self._sizes_get(self.env, count_ptr, size_ptr)
 
     # --- clocks, randomness, scheduling ---------------------------------------------------------
-    def _now(self, clock_id):
+    def now(self, clock_id):
         if clock_id == CLOCK_REALTIME:
             return compat.realtime_ns()
         if clock_id == CLOCK_MONOTONIC:
@@ -458,16 +310,16 @@ class Wasi:
     def clock_res_get(self, clock_id, out):
         if clock_id > CLOCK_THREAD_CPUTIME:
             raise WasiErrno(EINVAL)
-        self._put64(out, 1000)  # microsecond clocks on both hosts
+        self.put64(out, 1000)  # microsecond clocks on both hosts
         return ESUCCESS
 
     def clock_time_get(self, clock_id, precision, out):
-        self._mem(out, 8)
-        self._put64(out, self._now(clock_id))
+        self.mem(out, 8)
+        self.put64(out, self.now(clock_id))
         return ESUCCESS
 
     def random_get(self, buf, length):
-        m = self._mem(buf, length)
+        m = self.mem(buf, length)
         while length > 0:
             n = min(length, 256)
             m[buf:buf + n] = compat.random_bytes(n)
@@ -487,19 +339,19 @@ class Wasi:
 
     # --- descriptors: reading and writing --------------------------------------------------------
     def fd_write(self, fd, iovs, count, out):
-        entry = self._io_fd(fd, R_FD_WRITE)
-        vecs = self._iovecs(iovs, count)
-        self._mem(out, 4)
+        entry = self.io_entry(fd, R_FD_WRITE)
+        vecs = self.iovecs(iovs, count)
+        self.mem(out, 4)
         f = entry.handle
         if entry.flags & FDFLAG_APPEND and entry.kind == FT_FILE:
             f.seek(0, 2)
-        written = self._write_vecs(f, vecs)
+        written = self.write_vecs(f, vecs)
         if entry.kind == FT_CHAR:
             _flush(f)
-        self._put32(out, written)
+        self.put32(out, written)
         return ESUCCESS
 
-    def _write_vecs(self, f, vecs):
+    def write_vecs(self, f, vecs):
         m = self.memory.data
         written = 0
         for buf, n in vecs:
@@ -509,17 +361,17 @@ class Wasi:
         return written
 
     def fd_read(self, fd, iovs, count, out):
-        entry = self._io_fd(fd, R_FD_READ)
-        vecs = self._iovecs(iovs, count)
-        self._mem(out, 4)
+        entry = self.io_entry(fd, R_FD_READ)
+        vecs = self.iovecs(iovs, count)
+        self.mem(out, 4)
         if entry.kind == FT_CHAR:
             total = self._read_stream(entry.handle, vecs)
         else:
-            total = self._read_vecs(entry.handle, vecs)
-        self._put32(out, total)
+            total = self.read_vecs(entry.handle, vecs)
+        self.put32(out, total)
         return ESUCCESS
 
-    def _read_vecs(self, f, vecs):
+    def read_vecs(self, f, vecs):
         m = self.memory.data
         total = 0
         for buf, n in vecs:
@@ -554,8 +406,8 @@ class Wasi:
         return 0
 
     def fd_seek(self, fd, offset, whence, out):
-        entry = self._fd(fd)
-        offset = _signed64(offset)
+        entry = self.entry(fd)
+        offset = signed64(offset)
         if entry.kind == FT_CHAR:
             raise WasiErrno(ESPIPE)
         if entry.kind == FT_DIR:
@@ -563,7 +415,7 @@ class Wasi:
         right = R_FD_TELL if (offset == 0 and whence == 1) else R_FD_SEEK
         if not entry.rights & (right | R_FD_SEEK):
             raise WasiErrno(ENOTCAPABLE)
-        self._mem(out, 8)
+        self.mem(out, 8)
         f = entry.handle
         if whence == 0:
             target = offset
@@ -576,20 +428,20 @@ class Wasi:
         if target < 0 or target >= (1 << 63):
             raise WasiErrno(EINVAL)
         f.seek(target)
-        self._put64(out, target)
+        self.put64(out, target)
         return ESUCCESS
 
     def fd_tell(self, fd, out):
-        entry = self._fd(fd, R_FD_TELL)
+        entry = self.entry(fd, R_FD_TELL)
         if entry.kind == FT_CHAR:
             raise WasiErrno(ESPIPE)
         if entry.kind == FT_DIR:
             raise WasiErrno(EBADF)
-        self._put64(out, entry.handle.tell())
+        self.put64(out, entry.handle.tell())
         return ESUCCESS
 
     def fd_close(self, fd):
-        entry = self._fd(fd)
+        entry = self.entry(fd)
         del self.fds[fd]
         if fd > 2 and entry.handle is not None:
             entry.handle.close()
@@ -602,7 +454,7 @@ class Wasi:
         return self._sync(fd, R_FD_DATASYNC)
 
     def _sync(self, fd, right):
-        entry = self._fd(fd, right)
+        entry = self.entry(fd, right)
         if entry.kind == FT_FILE:
             self.fs.sync(entry.handle)
         elif entry.kind == FT_CHAR:
@@ -611,8 +463,8 @@ class Wasi:
 
     # --- descriptors: status ------------------------------------------------------------------
     def fd_fdstat_get(self, fd, out):
-        entry = self._fd(fd)
-        struct.pack_into("<BxHxxxxQQ", self._mem(out, 24), out, entry.kind, entry.flags,
+        entry = self.entry(fd)
+        struct.pack_into("<BxHxxxxQQ", self.mem(out, 24), out, entry.kind, entry.flags,
                          entry.rights, entry.inheriting)
         return ESUCCESS
 
@@ -620,7 +472,7 @@ class Wasi:
         entry = self.fds.get(fd)
         if entry is None or entry.preopen is None:
             raise WasiErrno(EBADF)
-        struct.pack_into("<BxxxI", self._mem(out, 8), out, 0, len(entry.preopen))
+        struct.pack_into("<BxxxI", self.mem(out, 8), out, 0, len(entry.preopen))
         return ESUCCESS
 
     def fd_prestat_dir_name(self, fd, ptr, length):
@@ -630,7 +482,7 @@ class Wasi:
         name = entry.preopen
         if length < len(name):
             raise WasiErrno(ENAMETOOLONG)
-        m = self._mem(ptr, length)
+        m = self.mem(ptr, length)
         m[ptr:ptr + len(name)] = name
         return ESUCCESS
 
@@ -732,8 +584,6 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     args are the guest's arguments after argv[0] (argv0: default the module file's name).
     Returns the exit status: 0 when `_start` returns, n for proc_exit(n), TRAP_STATUS (134) after a
     trap (printed with its backtrace to stderr). Decode, validation and link errors propagate."""
-    import mpwasi
-
     if isinstance(path_or_bytes, str):
         compat.collect()
         data = read_module(path_or_bytes)
@@ -744,7 +594,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     # On a small heap, decoding leaves it too fragmented for the linear memory's one large block:
     # hold a block that size while decoding, and give it back just before instantiating.
     reserve = _reserve_memory(data, limits) if compat.MICROPYTHON else None
-    module = mpwasi.Module(data)
+    module = Module(data)
     data = None
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
     try:
@@ -752,11 +602,11 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
             imports = wasi.imports(module)
             reserve = None
             compat.collect()
-            instance = mpwasi.Instance(module, imports, limits)
+            instance = Instance(module, imports, limits)
             module = None
             start = instance.exports.get("_start")
             if start is None:
-                raise mpwasi.LinkError("module has no _start export (not a WASI command)")
+                raise LinkError("module has no _start export (not a WASI command)")
             start()
             return 0
         except Exit as e:

@@ -9,16 +9,15 @@ import struct
 
 from . import compat
 from . import wasi_fs
-from .wasi import (
+from .wasi_abi import (
     CLOCK_THREAD_CPUTIME, EBADF, EBUSY, EEXIST, EFBIG, EILSEQ, EINVAL, EISDIR, ELOOP, ENAMETOOLONG,
     ENOENT, ENOTCAPABLE, ENOTDIR, ENOTEMPTY, ENOTSUP, ESCAPE, ESPIPE, ESUCCESS, FDFLAG_APPEND,
-    FDFLAG_NONBLOCK, FT_CHAR, FT_DIR, FT_FILE, FT_SYMLINK, FT_UNKNOWN, LOOKUP_SYMLINK_FOLLOW,
+    FDFLAG_NONBLOCK, FT_CHAR, FT_DIR, FT_FILE, FT_SYMLINK, FT_UNKNOWN, Fd, LOOKUP_SYMLINK_FOLLOW,
     NAME_MAX, O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC, PATH_MAX, RIGHTS_DIR, RIGHTS_FILE,
     R_FD_ADVISE, R_FD_ALLOCATE, R_FD_FDSTAT_SET_FLAGS, R_FD_FILESTAT_GET, R_FD_FILESTAT_SET_SIZE,
     R_FD_READ, R_FD_READDIR, R_FD_SEEK, R_FD_WRITE, R_PATH_CREATE_DIRECTORY, R_PATH_CREATE_FILE,
     R_PATH_FILESTAT_GET, R_PATH_FILESTAT_SET_SIZE, R_PATH_OPEN, R_PATH_REMOVE_DIRECTORY,
-    R_PATH_RENAME_SOURCE, R_PATH_RENAME_TARGET, R_PATH_UNLINK_FILE, R_POLL_FD_READWRITE,
-    WasiErrno, _Fd)
+    R_PATH_RENAME_SOURCE, R_PATH_RENAME_TARGET, R_PATH_UNLINK_FILE, R_POLL_FD_READWRITE, WasiErrno)
 
 
 def _name_bytes(name):
@@ -41,9 +40,9 @@ def _resolve(ctx, dir_entry, ptr, length, follow):
     leading out answer ESCAPE (EPERM); empty components and `.` are skipped; NUL bytes answer
     EINVAL; paths longer than PATH_MAX or components longer than NAME_MAX answer ENAMETOOLONG."""
     if length > PATH_MAX:
-        ctx._mem(ptr, length)
+        ctx.mem(ptr, length)
         raise WasiErrno(ENAMETOOLONG)
-    m = ctx._mem(ptr, length)
+    m = ctx.mem(ptr, length)
     raw = bytes(memoryview(m)[ptr:ptr + length])
     if b"\0" in raw:
         raise WasiErrno(EINVAL)
@@ -77,15 +76,15 @@ def _resolve(ctx, dir_entry, ptr, length, follow):
 
 def _positioned(ctx, fd, right, iovs, count, offset, out):
     """fd_pread/fd_pwrite's checks: (entry, iovecs, saved position) of a seekable file."""
-    entry = ctx._io_fd(fd, right)
+    entry = ctx.io_entry(fd, right)
     if entry.kind != FT_FILE:
         raise WasiErrno(ESPIPE)
     if not entry.rights & R_FD_SEEK:
         raise WasiErrno(ENOTCAPABLE)
     if offset >= (1 << 63):
         raise WasiErrno(EINVAL)
-    vecs = ctx._iovecs(iovs, count)
-    ctx._mem(out, 4)
+    vecs = ctx.iovecs(iovs, count)
+    ctx.mem(out, 4)
     return entry, vecs, entry.handle.tell()
 
 
@@ -95,9 +94,9 @@ def fd_pwrite(ctx, fd, iovs, count, offset, out):
     if offset > compat.file_size(f):
         entry.handle = f = ctx.fs.set_size(f, entry.path, offset)
     f.seek(offset)
-    written = ctx._write_vecs(f, vecs)
+    written = ctx.write_vecs(f, vecs)
     f.seek(pos)
-    ctx._put32(out, written)
+    ctx.put32(out, written)
     return ESUCCESS
 
 
@@ -105,15 +104,15 @@ def fd_pread(ctx, fd, iovs, count, offset, out):
     entry, vecs, pos = _positioned(ctx, fd, R_FD_READ, iovs, count, offset, out)
     f = entry.handle
     f.seek(offset)
-    total = ctx._read_vecs(f, vecs)
+    total = ctx.read_vecs(f, vecs)
     f.seek(pos)
-    ctx._put32(out, total)
+    ctx.put32(out, total)
     return ESUCCESS
 
 
 def fd_renumber(ctx, fd, to):
-    entry = ctx._fd(fd)
-    target = ctx._fd(to)
+    entry = ctx.entry(fd)
+    target = ctx.entry(to)
     if fd == to:
         return ESUCCESS
     if to > 2 and target.handle is not None:
@@ -124,7 +123,7 @@ def fd_renumber(ctx, fd, to):
 
 
 def fd_advise(ctx, fd, offset, length, advice):
-    entry = ctx._fd(fd, R_FD_ADVISE)
+    entry = ctx.entry(fd, R_FD_ADVISE)
     if entry.kind == FT_DIR:
         raise WasiErrno(EBADF)
     if advice > 5:
@@ -135,7 +134,7 @@ def fd_advise(ctx, fd, offset, length, advice):
 
 
 def fd_allocate(ctx, fd, offset, length):
-    entry = ctx._file(fd, R_FD_ALLOCATE)
+    entry = ctx.file_entry(fd, R_FD_ALLOCATE)
     if entry.kind != FT_FILE:
         raise WasiErrno(ESPIPE)
     if length == 0:
@@ -149,7 +148,7 @@ def fd_allocate(ctx, fd, offset, length):
 
 
 def fd_fdstat_set_flags(ctx, fd, flags):
-    entry = ctx._fd(fd, R_FD_FDSTAT_SET_FLAGS)
+    entry = ctx.entry(fd, R_FD_FDSTAT_SET_FLAGS)
     if flags & ~(FDFLAG_APPEND | FDFLAG_NONBLOCK):
         raise WasiErrno(ENOTSUP)
     entry.flags = flags
@@ -157,7 +156,7 @@ def fd_fdstat_set_flags(ctx, fd, flags):
 
 
 def fd_fdstat_set_rights(ctx, fd, rights, inheriting):
-    entry = ctx._fd(fd)
+    entry = ctx.entry(fd)
     if rights & ~entry.rights or inheriting & ~entry.inheriting:
         raise WasiErrno(ENOTCAPABLE)  # rights can only be dropped
     entry.rights = rights
@@ -166,8 +165,8 @@ def fd_fdstat_set_rights(ctx, fd, rights, inheriting):
 
 
 def fd_filestat_get(ctx, fd, out):
-    entry = ctx._fd(fd, R_FD_FILESTAT_GET)
-    ctx._mem(out, 64)
+    entry = ctx.entry(fd, R_FD_FILESTAT_GET)
+    ctx.mem(out, 64)
     if entry.kind == FT_CHAR:
         st = wasi_fs.Stat(FT_CHAR, 0, 0, 0, 1, 0, 0, 0)
     elif entry.kind == FT_DIR:
@@ -181,12 +180,12 @@ def fd_filestat_get(ctx, fd, out):
 
 
 def _put_filestat(ctx, out, st):
-    struct.pack_into("<QQBxxxxxxxQQQQQ", ctx._mem(out, 64), out, st.dev, st.ino, st.filetype,
+    struct.pack_into("<QQBxxxxxxxQQQQQ", ctx.mem(out, 64), out, st.dev, st.ino, st.filetype,
                      st.nlink, st.size, st.atim, st.mtim, st.ctim)
 
 
 def fd_filestat_set_size(ctx, fd, size):
-    entry = ctx._file(fd, R_FD_FILESTAT_SET_SIZE)
+    entry = ctx.file_entry(fd, R_FD_FILESTAT_SET_SIZE)
     if entry.kind != FT_FILE:
         raise WasiErrno(EINVAL)
     if size >= (1 << 63):
@@ -196,13 +195,13 @@ def fd_filestat_set_size(ctx, fd, size):
 
 
 def fd_readdir(ctx, fd, buf, length, cookie, out):
-    entry = ctx._fd(fd)
+    entry = ctx.entry(fd)
     if entry.kind != FT_DIR:
         raise WasiErrno(ENOTDIR)
     if not entry.rights & R_FD_READDIR:
         raise WasiErrno(ENOTCAPABLE)
-    m = ctx._mem(buf, length)
-    ctx._mem(out, 4)
+    m = ctx.mem(buf, length)
+    ctx.mem(out, 4)
     if cookie == 0 or entry.listing is None:
         here = ctx.fs.stat(entry.path)
         entries = [(".", FT_DIR, here.ino if here else 1), ("..", FT_DIR, 1)]
@@ -225,13 +224,13 @@ def fd_readdir(ctx, fd, buf, length, cookie, out):
         used += n
     if index >= len(entries):
         entry.listing = None
-    ctx._put32(out, used)
+    ctx.put32(out, used)
     return ESUCCESS
 
 
 def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, fdflags,
               out):
-    d = ctx._dir(dirfd, R_PATH_OPEN)
+    d = ctx.dir_entry(dirfd, R_PATH_OPEN)
     need = 0
     if oflags & O_CREAT:
         need |= R_PATH_CREATE_FILE
@@ -243,7 +242,7 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
         raise WasiErrno(EINVAL)
     follow = dirflags & LOOKUP_SYMLINK_FOLLOW
     host, trailing, parts = _resolve(ctx, d, path, path_len, follow)
-    ctx._mem(out, 4)
+    ctx.mem(out, 4)
     rights &= d.inheriting
     inheriting &= d.inheriting
     st = ctx.fs.stat(host, follow)
@@ -254,7 +253,7 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
     if st is not None and st.filetype == FT_DIR:
         if rights & R_FD_WRITE or oflags & O_TRUNC:
             raise WasiErrno(EISDIR)
-        entry = _Fd(FT_DIR, rights & RIGHTS_DIR, inheriting, path=host)
+        entry = Fd(FT_DIR, rights & RIGHTS_DIR, inheriting, path=host)
     else:
         if oflags & O_DIRECTORY or trailing:
             raise WasiErrno(ENOTDIR if st is not None else ENOENT)
@@ -269,20 +268,20 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
         kind = FT_FILE if st is None else st.filetype
         if kind == FT_UNKNOWN:
             kind = FT_FILE
-        entry = _Fd(kind, rights & RIGHTS_FILE, 0, path=host, handle=f)
+        entry = Fd(kind, rights & RIGHTS_FILE, 0, path=host, handle=f)
         entry.flags = fdflags & (FDFLAG_APPEND | FDFLAG_NONBLOCK)
     try:
-        fd = ctx._new_fd(entry)
+        fd = ctx.add_fd(entry)
     except WasiErrno:
         if entry.handle is not None:
             entry.handle.close()
         raise
-    ctx._put32(out, fd)
+    ctx.put32(out, fd)
     return ESUCCESS
 
 
 def path_create_directory(ctx, dirfd, path, path_len):
-    d = ctx._dir(dirfd, R_PATH_CREATE_DIRECTORY)
+    d = ctx.dir_entry(dirfd, R_PATH_CREATE_DIRECTORY)
     host, trailing, parts = _resolve(ctx, d, path, path_len, False)
     if not parts or ctx.fs.stat(host, False) is not None:
         raise WasiErrno(EEXIST)
@@ -291,7 +290,7 @@ def path_create_directory(ctx, dirfd, path, path_len):
 
 
 def path_remove_directory(ctx, dirfd, path, path_len):
-    d = ctx._dir(dirfd, R_PATH_REMOVE_DIRECTORY)
+    d = ctx.dir_entry(dirfd, R_PATH_REMOVE_DIRECTORY)
     host, trailing, parts = _resolve(ctx, d, path, path_len, False)
     if not parts:
         raise WasiErrno(EINVAL)  # the directory fd itself (as rmdir("."))
@@ -307,7 +306,7 @@ def path_remove_directory(ctx, dirfd, path, path_len):
 
 
 def path_unlink_file(ctx, dirfd, path, path_len):
-    d = ctx._dir(dirfd, R_PATH_UNLINK_FILE)
+    d = ctx.dir_entry(dirfd, R_PATH_UNLINK_FILE)
     host, trailing, parts = _resolve(ctx, d, path, path_len, False)
     if not parts:
         raise WasiErrno(EISDIR)
@@ -323,8 +322,8 @@ def path_unlink_file(ctx, dirfd, path, path_len):
 
 
 def path_rename(ctx, fd, old, old_len, new_fd, new, new_len):
-    d_old = ctx._dir(fd, R_PATH_RENAME_SOURCE)
-    d_new = ctx._dir(new_fd, R_PATH_RENAME_TARGET)
+    d_old = ctx.dir_entry(fd, R_PATH_RENAME_SOURCE)
+    d_new = ctx.dir_entry(new_fd, R_PATH_RENAME_TARGET)
     src, src_slash, src_parts = _resolve(ctx, d_old, old, old_len, False)
     dst, dst_slash, dst_parts = _resolve(ctx, d_new, new, new_len, False)
     if not src_parts or not dst_parts:
@@ -358,9 +357,9 @@ def path_rename(ctx, fd, old, old_len, new_fd, new, new_len):
 
 
 def path_filestat_get(ctx, dirfd, flags, path, path_len, out):
-    d = ctx._dir(dirfd, R_PATH_FILESTAT_GET)
+    d = ctx.dir_entry(dirfd, R_PATH_FILESTAT_GET)
     host, trailing, parts = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW)
-    ctx._mem(out, 64)
+    ctx.mem(out, 64)
     st = ctx.fs.stat(host, flags & LOOKUP_SYMLINK_FOLLOW)
     if st is None:
         raise WasiErrno(ENOENT)
@@ -373,9 +372,9 @@ def path_filestat_get(ctx, dirfd, flags, path, path_len, out):
 def poll_oneoff(ctx, subs, events, count, out):
     if count == 0:
         raise WasiErrno(EINVAL)
-    m = ctx._mem(subs, 48 * count)
-    ctx._mem(events, 32 * count)
-    ctx._mem(out, 4)
+    m = ctx.mem(subs, 48 * count)
+    ctx.mem(events, 32 * count)
+    ctx.mem(out, 4)
     now = compat.monotonic_ns()
     deadline = None
     clocks = []  # (userdata, deadline or None (bad clock))
@@ -389,7 +388,7 @@ def poll_oneoff(ctx, subs, events, count, out):
                 clocks.append((userdata, None))
                 continue
             if flags & 1:  # absolute time on that clock
-                when = now + (timeout - ctx._now(clock_id))
+                when = now + (timeout - ctx.now(clock_id))
             else:
                 when = now + timeout
             clocks.append((userdata, when))
@@ -410,12 +409,12 @@ def poll_oneoff(ctx, subs, events, count, out):
             ready.append((userdata, EINVAL, 0, 0))
         elif when <= now:
             ready.append((userdata, ESUCCESS, 0, 0))
-    m = ctx._mem(events, 32 * len(ready))
+    m = ctx.mem(events, 32 * len(ready))
     at = events
     for userdata, error, kind, nbytes in ready:
         struct.pack_into("<QHBxxxxxQHxxxxxx", m, at, userdata, error, kind, nbytes, 0)
         at += 32
-    ctx._put32(out, len(ready))
+    ctx.put32(out, len(ready))
     return ESUCCESS
 
 

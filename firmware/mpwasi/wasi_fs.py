@@ -14,7 +14,7 @@ plain data; errors are OSError with the host's errno, which wasi.py translates.
 import os
 
 from . import compat
-from .wasi import FT_BLOCK, FT_CHAR, FT_DIR, FT_FILE, FT_SOCKET, FT_SYMLINK, FT_UNKNOWN
+from .wasi_abi import FT_BLOCK, FT_CHAR, FT_DIR, FT_FILE, FT_SOCKET, FT_SYMLINK, FT_UNKNOWN
 
 _ERR = compat.host_errno_numbers()
 
