@@ -9,7 +9,15 @@ set -e
 cd "$(dirname "$0")"
 SYSROOT=${WASI_SYSROOT:-/usr}
 CC=${CC:-clang}
+# Arduino-style apps (wiring.h: setup/loop over the `wiring` imports): no libc, no WASI, no _start.
+WIRING_APPS="blink.c button.c fade.c"
+for src in $WIRING_APPS; do
+    out=${src%.c}.wasm
+    echo "cc  $src -> $out (wiring)"
+    "$CC" --target=wasm32 -nostdlib -O2 -Wall -Wl,--no-entry -Wl,--strip-debug -Wl,-z,stack-size=4096 -o "$out" "$src"
+done
 for src in *.c; do
+    case " $WIRING_APPS " in *" $src "*) continue ;; esac
     out=${src%.c}.wasm
     echo "cc  $src -> $out"
     case $src in debugme.c) opt=-O1 ;; *) opt=-O2 ;; esac  # debugme: recursion kept for the debugger

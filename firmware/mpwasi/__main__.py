@@ -1,13 +1,14 @@
 """The engine's command line, the same on CPython and MicroPython (with firmware/ on the path):
 `python3 -m mpwasi ...` / `micropython -m mpwasi ...`; HELP below says what it takes. The process exits
-with the guest's status: 0 when _start returns, n for proc_exit(n), 134 after a trap (its reason and
-wasm backtrace go to stderr), 1 if the module cannot be loaded, 2 for a usage error.
+with the guest's status: 0 when _start returns (or an Arduino-style app's loops are done), n for
+proc_exit(n), 134 after a trap (its reason and wasm backtrace go to stderr), 130 when Ctrl-C stops an
+app's loop, 1 if the module cannot be loaded, 2 for a usage error.
 """
 import sys
 
 USAGE = ("usage: mpwasi [--dir HOST[::GUEST]]... [--env K=V]... "
          "[--limits memory=BYTES,depth=N,fuel=N] [--softfloat] [--tier interp|fast|auto] [--debug] "
-         "module.wasm [args...]")
+         "[--pin N]... [--pin-input N=V]... [--trace-pins] [--loops N] module.wasm [args...]")
 HELP = USAGE + """
 
     python3 -m mpwasi [options] module.wasm [args...]
@@ -20,10 +21,18 @@ Options (before the module):
     --softfloat           compute floats with the pure-integer IEEE code (as on single-float boards)
     --tier T              interp (default), fast (wasm compiled to Python first) or auto (hot code)
     --debug               run the module under the debugger's prompt (mpwasi.debugger)
+    --pin N[,N...]        grant pin N to the module's `wiring` imports (none are granted by default)
+    --pin-input N=V       the simulated pin bank's input on pin N: 0/1 a level, 2..1023 analog
+    --trace-pins          print each change the module makes to a pin (`pin 2 = 1`) on stderr
+    --loops N             an Arduino-style app (exports setup/loop): stop after N calls of loop
     -h, --help            this text
 
-Exit status: the guest's (0 when _start returns, n for proc_exit(n)); 134 after a trap, whose
-reason and wasm backtrace go to stderr; 1 if the module cannot be loaded; 2 for a usage error.
+An Arduino-style app (it exports setup and loop) runs _initialize if it exports one, setup()
+once, then loop() until Ctrl-C or a trap, or --loops times.
+
+Exit status: the guest's (0 when _start returns or the loops are done, n for proc_exit(n)); 134
+after a trap, whose reason and wasm backtrace go to stderr; 130 after Ctrl-C stops an app; 1 if the
+module cannot be loaded; 2 for a usage error.
 """
 
 
@@ -60,10 +69,28 @@ def parse_limits(text):
     return out
 
 
+def _pins(text):
+    out = []
+    for part in text.split(","):
+        if not part.isdigit():
+            raise UsageError("--pin needs pin numbers (N or N,N,...), not " + text)
+        out.append(int(part))
+    return out
+
+
+def _pin_input(text):
+    pin, sep, value = text.partition("=")
+    if not sep or not pin.isdigit() or not value.isdigit() or int(value) > 1023:
+        raise UsageError("--pin-input needs PIN=VALUE (VALUE 0 or 1, or 2..1023 analog), not "
+                         + text)
+    return (int(pin), int(value))
+
+
 def parse_args(argv):
     """Command-line words (without the program name) -> options dict."""
     opts = {"dirs": [], "env": [], "limits": None, "softfloat": False, "debug": False,
-            "module": None, "args": [], "tier": None}
+            "module": None, "args": [], "tier": None, "pins": [], "pin_inputs": [],
+            "trace_pins": False, "loops": None}
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -83,8 +110,12 @@ def parse_args(argv):
             opts["debug"] = True
             i += 1
             continue
+        if word == "--trace-pins":
+            opts["trace_pins"] = True
+            i += 1
+            continue
         name, sep, value = word.partition("=")
-        if name not in ("--dir", "--env", "--limits", "--tier"):
+        if name not in ("--dir", "--env", "--limits", "--tier", "--pin", "--pin-input", "--loops"):
             raise UsageError("unknown option " + word)
         if not sep:
             if i + 1 >= len(argv):
@@ -93,7 +124,18 @@ def parse_args(argv):
             i += 2
         else:
             i += 1
-        if name == "--tier":
+        if name == "--pin":
+            opts["pins"].extend(_pins(value))
+        elif name == "--pin-input":
+            opts["pin_inputs"].append(_pin_input(value))
+        elif name == "--loops":
+            try:
+                opts["loops"] = int(value)
+            except ValueError:
+                raise UsageError("--loops needs a number, not " + value)
+            if opts["loops"] < 0:
+                raise UsageError("--loops cannot be negative")
+        elif name == "--tier":
             if value not in ("interp", "fast", "auto"):
                 raise UsageError("--tier is interp, fast or auto, not " + value)
             opts["tier"] = value
@@ -138,13 +180,16 @@ def main(argv=None):
     limits = None
     if opts["limits"]:
         limits = mpwasi.Limits(**opts["limits"])
+    hw = {"pins": opts["pins"], "pin_inputs": opts["pin_inputs"], "trace_pins": opts["trace_pins"],
+          "loops": opts["loops"]}
     try:
         if opts["debug"]:
             from mpwasi import debugger
 
-            status = debugger.debug(opts["module"], opts["args"], opts["env"], opts["dirs"], limits)
+            status = debugger.debug(opts["module"], opts["args"], opts["env"], opts["dirs"], limits,
+                                    **hw)
             return 0 if status is None else status
-        return wasi.run(opts["module"], opts["args"], opts["env"], opts["dirs"], limits)
+        return wasi.run(opts["module"], opts["args"], opts["env"], opts["dirs"], limits, **hw)
     except OSError as e:
         sys.stderr.write("mpwasi: %s\n" % (e,))
     except mpwasi.WasmError as e:

@@ -1,5 +1,5 @@
-"""The differences between CPython and MicroPython that the WASI layer needs, in one place:
-clocks (realtime since 1970 whatever the port's epoch; a monotonic clock that never goes back, over
+"""The differences between CPython and MicroPython that the WASI and wiring layers need, in one place:
+clocks (realtime since 1970 whatever the port's epoch; a monotonic clock (ns, us) that never goes back, over
 `time.ticks_us` wrap-around on boards), sleeping, random bytes, and host errno numbers."""
 import os
 import sys
@@ -46,18 +46,23 @@ class TicksClock:
         self.last = ticks_us()
         self.us = 0
 
-    def ns(self):
+    def now_us(self):
         now = self.ticks_us()
         delta = self.ticks_diff(now, self.last)
         if delta < 0:  # more than half a period went by: ticks_diff wrapped
             delta += self.period
         self.last = now
         self.us += delta
-        return self.us * 1000
+        return self.us
+
+    def ns(self):
+        return self.now_us() * 1000
 
 
 if hasattr(time, "ticks_us"):
-    monotonic_ns = TicksClock(time.ticks_us, time.ticks_diff, time.ticks_add(0, -1) + 1).ns
+    _CLOCK = TicksClock(time.ticks_us, time.ticks_diff, time.ticks_add(0, -1) + 1)
+    monotonic_ns = _CLOCK.ns
+    monotonic_us = _CLOCK.now_us
 
     def sleep_ns(ns):
         """Sleeps at least ns: sleep_ms may wake a little early (it does on the unix port), so
@@ -76,6 +81,9 @@ else:
 
     def monotonic_ns():
         return time.monotonic_ns()
+
+    def monotonic_us():
+        return time.monotonic_ns() // 1000
 
     def sleep_ns(ns):
         if ns > 0:

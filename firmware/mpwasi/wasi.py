@@ -577,13 +577,36 @@ def print_trap(trap, stream=None):
             out.write("  %d: func[%d] %s%s\n" % (i, index, label, where))
 
 
+def host_imports(module, ctx, pins=None, trace_pins=False, pin_inputs=None, stdout=None,
+                 stderr=None):
+    """The imports of a module run with the WASI context ctx: the preview1 functions it imports,
+    and when it imports "wiring" that module's functions (wiring.py, loaded only then) with the
+    pins granted, the trace switch and the simulated bank's inputs."""
+    imports = ctx.imports(module)
+    for imp in module.imports:
+        if imp[0] == "wiring":
+            from . import wiring
+
+            out = ctx.fds.get(1)
+            hw = wiring.Wiring(pins, trace_pins, pin_inputs,
+                               out.handle if out is not None else None,
+                               stderr if stderr is not None else sys.stderr)
+            imports.update(hw.imports(module))
+            break
+    return imports
+
+
 def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, stdout=None,
-        stderr=None, argv0=None):
-    """Runs a WASI command: decode, validate, instantiate with the WASI imports, call `_start`.
+        stderr=None, argv0=None, pins=None, loops=None, trace_pins=False, pin_inputs=None):
+    """Runs a WASI command: decode, validate, instantiate with the WASI imports, call `_start`;
+    or an Arduino-style app (it exports `loop`; wiring.run_app): setup once, then loop `loops`
+    times (None: until Ctrl-C or a trap). pins, trace_pins, pin_inputs: the `wiring` imports'
+    granted pins, trace switch and simulated inputs (see wiring.py).
 
     args are the guest's arguments after argv[0] (argv0: default the module file's name).
-    Returns the exit status: 0 when `_start` returns, n for proc_exit(n), TRAP_STATUS (134) after a
-    trap (printed with its backtrace to stderr). Decode, validation and link errors propagate."""
+    Returns the exit status: 0 when `_start` returns (or the loops are done), n for proc_exit(n),
+    TRAP_STATUS (134) after a trap (printed with its backtrace to stderr), 130 when Ctrl-C stops
+    an app's loop. Decode, validation and link errors propagate."""
     if isinstance(path_or_bytes, str):
         compat.collect()
         data = read_module(path_or_bytes)
@@ -599,14 +622,19 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
     try:
         try:
-            imports = wasi.imports(module)
+            imports = host_imports(module, wasi, pins, trace_pins, pin_inputs, stdout, stderr)
             reserve = None
             compat.collect()
             instance = Instance(module, imports, limits)
             module = None
             start = instance.exports.get("_start")
+            if hasattr(instance.exports.get("loop"), "call_bits"):
+                from . import wiring
+
+                return wiring.run_app(instance, loops, stderr)
             if start is None:
-                raise LinkError("module has no _start export (not a WASI command)")
+                raise LinkError("module has no _start export (not a WASI command) and no "
+                                "loop export (not an Arduino-style app)")
             start()
             return 0
         except Exit as e:
