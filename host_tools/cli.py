@@ -13,6 +13,8 @@ import os
 import re
 import sys
 
+from mpwasi import protocol
+
 from . import profiles
 from . import virtual_board as vb
 from .device import Device, DeviceError, BoardExecError, ENGINE_DIR, engine_source_dir, engine_version
@@ -270,60 +272,118 @@ def _push_aot(d, module_path, data, dest):
     return target
 
 
+def _parse_dirs(items):
+    """--dir values -> [(board path, guest name)]: BOARD_PATH::GUEST (as wasmtime and
+    `python3 -m mpwasi` take it), BOARD_PATH alone (the same name for the guest), or the older
+    GUEST=BOARD_PATH."""
+    out = []
+    for item in items or ():
+        if "::" in item:
+            board_path, _, guest = item.partition("::")
+        elif "=" in item:
+            guest, _, board_path = item.partition("=")
+        else:
+            board_path = guest = item
+        if not board_path or not guest:
+            raise CliError("--dir needs BOARD_PATH::GUEST (or BOARD_PATH), got %r" % item, 2)
+        out.append((board_path, guest))
+    return out
+
+
+def _stdin_fd():
+    """The host's stdin as a file descriptor for the board program, or None (closed)."""
+    try:
+        return sys.stdin.fileno() if sys.stdin is not None else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def cmd_run(args, debug=False):
     data = _read_local(args.module)
     if data[:4] != b"\0asm":
         raise CliError("%s is not a WebAssembly module (no \\0asm header)" % args.module, 2)
     env = ["%s=%s" % kv for kv in _parse_kv(args.env, "--env")]
-    dirs = []
-    for guest, board_path in _parse_kv(args.dir, "--dir"):
-        dirs.append((board_path, guest))
+    dirs = _parse_dirs(args.dir)
     dest = _board_dest(args.module, args.dest)
     guest_args = list(args.args)
+    name = os.path.basename(args.module)
     with _open(args) as d:
         d.enter_raw(soft_reset=True)
         if not args.no_install:
             r = d.install()
             if not r["unchanged"]:
                 _err("installed mpwasi %s on the board (%d file(s))" % (r["version"], len(r["written"])))
+        for board_path, guest in dirs:
+            st = d.stat(board_path)
+            if st is None or not st[0]:
+                raise CliError("--dir %s: %s on the board; create it first (mpwasi push FILE %s/...)"
+                               % (board_path, "no such directory" if st is None else "not a directory",
+                                  board_path.rstrip("/")), 2)
         prog = Progress("push %s" % os.path.basename(args.module))
         try:
             d.put_bytes(data, dest, progress=prog)
         finally:
             prog.done()
         _push_aot(d, args.module, data, dest)
-        out = _Uncook(sys.stdout.buffer)
-        try:
-            if debug:
-                status, err, interrupted = _debug_on_board(d, dest, guest_args, env, dirs, out)
-            else:
-                tty_in = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
-                status, err, interrupted = d.run_module(dest, guest_args, env, dirs, out=out, stdin_fd=tty_in)
-        finally:
-            out.close()
+        if debug:
+            out = _Uncook(sys.stdout.buffer)
+            try:
+                res = _debug_on_board(d, dest, guest_args, env, dirs, out)
+            finally:
+                out.close()
+        else:
+            res = d.run_module(dest, guest_args, env, dirs, out=sys.stdout.buffer, err=sys.stderr.buffer,
+                               stdin_fd=_stdin_fd())
         heap = (d._info or {}).get("heap")
         if d.virtual and d.profile is not None and heap:
             heap = "%d (the virtual board's, standing in for the %s profile's %d)" % (
                 heap, d.profile.name, d.profile.heap_bytes)
-    if err.strip():
-        text = err.rstrip().replace("\r\n", "\n")
-        last = text.splitlines()[-1]
-        if re.match(r"(DecodeError|ValidationError|LinkError|Trap|WasmError): ", last):
-            text = "mpwasi: %s: %s" % (os.path.basename(args.module), last)   # the engine's own verdict
-        _err(text)
-    if interrupted:
+    if res.broken_pipe:
+        _quiet_stdout()
+        _err("mpwasi: the output was closed before %s ended; the program was stopped on the board" % name)
+        return 141
+    if res.interrupted or any(k == "interrupted" for k, _ in res.errors):
         _err("mpwasi: interrupted; the board is back at its REPL")
         return 130
-    said = out.tail + err.encode(errors="replace")
-    if status == 137 or ((status or status is None) and any(
-            m in said for m in (b"out of memory", b"MemoryError", b"too large for the available memory"))):
-        need = wasm_memory_bytes(data)
-        _err("mpwasi: the board ran out of memory: its heap is %s bytes%s" % (
-            heap, "" if need is None else "; %s asks for %d bytes (%d pages) of linear memory"
-            % (os.path.basename(args.module), need, need // 65536)))
-    if status is None:
+    need = wasm_memory_bytes(data)
+    asks = "" if need is None else "; %s asks for %d bytes (%d pages) of linear memory" % (name, need, need // 65536)
+    for kind, message in res.errors:
+        if kind == "noengine":
+            raise CliError("the mpwasi engine is not installed on the board (%s): run without --no-install, "
+                           "or mpwasi install" % message)
+        if kind == "memory":
+            total, free, what = (message.split(" ", 2) + ["", "", ""])[:3]
+            _err("mpwasi: the board ran out of memory running %s (%s): its heap is %s bytes%s"
+                 % (name, what or "MemoryError", heap or total, asks))
+            return 137
+        _err("mpwasi: %s: %s: %s" % (name, kind, message))
         return 1
-    return status if 0 <= status <= 255 else 1
+    if res.status == 134 and b"trap: out of memory" in res.err_tail:
+        _err("mpwasi: the board ran out of memory: its heap is %s bytes%s" % (heap, asks))
+    if res.board_error.strip():
+        text = res.board_error.rstrip().replace("\r\n", "\n")
+        last = text.splitlines()[-1]
+        if "MemoryError" in last and not res.started:
+            raw = sum(len(a) + 1 for a in guest_args) + sum(len(e) + 1 for e in env)
+            raise CliError("the board ran out of memory reading the command that starts %s (%d argument(s) and "
+                           "%d environment variable(s), %d bytes): pass fewer or shorter ones"
+                           % (name, len(guest_args), len(env), raw))
+        if debug and re.match(r"(DecodeError|ValidationError|LinkError|Trap|WasmError): ", last):
+            raise CliError("%s: %s" % (name, last))
+        raise CliError("the board could not run %s: %s" % (name, last))
+    if res.status is None:
+        return 1
+    return res.status if 0 <= res.status <= 255 else 1
+
+
+def _quiet_stdout():
+    """After a closed pipe: nothing more goes to stdout (not even Python's flush at exit)."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
 
 
 def cmd_ls(args):
@@ -514,20 +574,7 @@ def cmd_sim(args):
     return 0
 
 
-def _placeholder(module, what):
-    def handler(args):
-        raise CliError("%s is not there yet (%s is missing)" % (what, module))
-    return handler
-
-
-DEBUG_RUNNER = """\
-import sys, gc
-gc.collect()
-from mpwasi import debugger
-_mst = debugger.debug(%(path)r, %(args)r, %(env)r, %(dirs)r, remote=True)
-sys.stdout.write('\\x1e\\x1fmpwasi-exit:%%d\\x1e' %% (_mst if isinstance(_mst, int) else 0))
-"""
-DEBUG_PROMPT = b"\x05(wdb) "   # the board's debugger writes this when it waits for a command
+DEBUG_PROMPT = (protocol.DEBUG_MARK + protocol.DEBUG_PROMPT).encode()   # the board waits for a command
 
 
 class _DebugConsole:
@@ -564,7 +611,7 @@ class _DebugConsole:
         try:
             while True:
                 try:
-                    return input(DEBUG_PROMPT[1:].decode())
+                    return input(protocol.DEBUG_PROMPT)
                 except KeyboardInterrupt:
                     sys.stdout.write("\n")
                 except EOFError:
@@ -583,11 +630,10 @@ def _debug_on_board(d, dest, guest_args, env, dirs, out):
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         pass
-    code = DEBUG_RUNNER % {"path": dest, "args": list(guest_args), "env": list(env or []),
-                           "dirs": [tuple(x) for x in (dirs or [])]}
-    old = signal.signal(signal.SIGINT, lambda signum, frame: d.write_raw(b"\x1c"))
+    code = protocol.debug_runner(dest, guest_args, env, dirs)
+    old = signal.signal(signal.SIGINT, lambda signum, frame: d.write_raw(protocol.DEBUG_INTERRUPT.encode()))
     try:
-        return d.run_streaming(code, _DebugConsole(out, d.write_raw))
+        return d.run_streaming(code, _DebugConsole(out, d.write_raw), framed=False)
     finally:
         signal.signal(signal.SIGINT, old)
 
@@ -697,13 +743,8 @@ def build_parser():
                    help="let the engine use the unix port's double floats instead of the profile's softfloat path")
     p.set_defaults(func=cmd_sim)
 
-    try:
-        from . import flashing
-        flashing.add_cli(sub)
-    except (ImportError, AttributeError) as e:
-        p = sub.add_parser("flash", help="flash MicroPython onto a board (unavailable)")
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=_placeholder("host_tools.flashing", "flashing: %s" % e))
+    from . import flashing
+    flashing.add_cli(sub)
 
     p = sub.add_parser("debug", help="debug a .wasm on the board: the debugger's prompt, edited here")
     _module_options(p)

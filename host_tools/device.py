@@ -23,6 +23,7 @@ What this adds on top of ``mpremote.transport_serial.SerialTransport`` and why:
 
 import ast
 import base64
+import errno
 import glob
 import hashlib
 import json
@@ -38,16 +39,16 @@ import zlib
 from mpremote.transport import TransportError, TransportExecError
 from mpremote.transport_serial import SerialTransport
 
+from mpwasi import protocol
+
 __all__ = ["Device", "DeviceError", "BoardExecError", "engine_source_dir", "engine_version",
            "local_engine_files", "ENGINE_DIR", "MANIFEST", "EXIT_MARK"]
 
 ENGINE_DIR = "/lib/mpwasi"
 MANIFEST = ENGINE_DIR + "/manifest.json"
 TMP_SUFFIX = ".mpwasi-part"
-EXIT_MARK = b"\x1e\x1fmpwasi-exit:"
-# the runner's first output: from then on the program owns the board's stdin, so typed input is
-# held until it is seen (bytes sent while the board still parses the command would go to its REPL)
-START_MARK = b"\x1e\x1fmpwasi-go\x1e"
+EXIT_MARK = protocol.EXIT_MARK.encode()
+START_MARK = protocol.START_MARK.encode()
 # sys.implementation._mpy >> 10 -> mpy-cross -march name (py/persistentcode.h MP_NATIVE_ARCH_*)
 MPY_ARCH_NAMES = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
                   "xtensa", "xtensawin", "rv32imc", "rv64imc"]
@@ -117,28 +118,6 @@ def _munz(s, d):
     g.close()
     f.close()
     os.remove(s)
-"""
-
-
-# Runs a module on the board and reports its exit status as the last thing it prints.
-RUNNER = """\
-import sys, gc
-sys.stdout.write('\\x1e\\x1fmpwasi-go\\x1e')
-gc.collect()
-def _mrun():
-    import mpwasi
-    try:
-        return mpwasi.run(%(path)r, %(args)r, %(env)r, %(dirs)r)
-    except KeyboardInterrupt:
-        sys.stdout.write('\\nKeyboardInterrupt: the program was stopped by Ctrl-C\\n')
-        return 130
-    except MemoryError as e:
-        e = str(e)
-        gc.collect()
-        sys.stdout.write('\\nMemoryError: %%s\\nThe board has %%d bytes of heap (%%d free after the run).\\n' %% (e, gc.mem_alloc() + gc.mem_free(), gc.mem_free()))
-        return 137
-_mst = _mrun()
-sys.stdout.write('\\x1e\\x1fmpwasi-exit:%%d\\x1e' %% (_mst if isinstance(_mst, int) else 0))
 """
 
 
@@ -442,14 +421,15 @@ class Device:
                 "unchanged": False}
 
     # ---- running a module
-    def run_streaming(self, code, out, interrupt_timeout=5.0, stdin_fd=None, start_mark=False):
-        """Start ``code`` on the board and forward its output to ``out`` (a binary writable) as it
-        arrives. Returns (exit_status_or_None, error_text, interrupted). The code reports its status
-        by writing EXIT_MARK + digits + b"\\x1e" as its last output.
+    def run_streaming(self, code, out, err=None, stdin_fd=None, framed=True, interrupt_timeout=5.0):
+        """Start ``code`` on the board and forward its output as it arrives. Returns a RunResult.
 
-        ``stdin_fd``: a terminal whose input is sent to the board while the code runs (the program's
-        stdin); its end of file (Ctrl-D) is sent as the console's end-of-file byte, 0x04.
-        ``start_mark``: the code writes START_MARK first; input is held until then (RUNNER does)."""
+        framed (``protocol.runner``'s code): the program's stdout goes to ``out`` and its stderr to
+        ``err`` (binary writables), byte for byte; its stdin is read from the file descriptor
+        ``stdin_fd`` when the board asks for it (a pipe or file to its end; a terminal a line at a
+        time, Ctrl-D at the start of a line being its end); None: the program's stdin is empty.
+        Not framed (the debugger's code): everything it prints goes to ``out`` as it is, except the
+        EXIT_MARK + digits + ESC it ends with."""
         self.enter_raw()
         try:
             self.transport.exec_raw_no_follow(code)
@@ -458,20 +438,34 @@ class Device:
         ser = self.serial
         old_timeout = ser.timeout
         ser.timeout = 0.25
-        status = None
-        hold = bytearray()       # output that may be the start of the exit mark
-        err = bytearray()
+        res = RunResult()
+        res.started = not framed
+        sink = _Sink(out)
+        sink_err = _Sink(err if err is not None else out)
+        dec = protocol.Decoder(sink, sink_err) if framed else None
+        hold = bytearray()       # (not framed) output that may be the start of the exit mark
+        board_err = bytearray()
         tail = b""
         phase = 0                # 0: program output, 1: error output, 2: done
-        interrupted = False
         deadline = None
-        started = not start_mark  # START_MARK seen (or none expected)
+        started = not framed     # START_MARK seen (or none expected)
         pre = bytearray()        # output before it
+        answered = 0             # input requests answered
+        stdin_eof = stdin_fd is None
         try:
             while phase < 2:
                 try:
-                    if stdin_fd is not None and phase == 0 and started:
-                        stdin_fd = self._forward_input(stdin_fd)
+                    if (sink.broken or sink_err.broken) and not res.broken_pipe:
+                        res.broken_pipe = True      # the reader went away: stop the program
+                        ser.write(b"\x03")
+                        deadline = time.monotonic() + interrupt_timeout
+                    if dec is not None and dec.wants > answered and phase == 0 and deadline is None:
+                        if stdin_eof or self._input_ready(stdin_fd):
+                            data = b"" if stdin_eof else _read_fd(stdin_fd, protocol.input_room())
+                            stdin_eof = not data
+                            ser.write(protocol.encode_input(data, eof=stdin_eof))
+                            answered += 1
+                            continue
                     n = ser.in_waiting
                     data = ser.read(n if n else 1)
                     if not data:
@@ -482,12 +476,13 @@ class Device:
                     for k, b in enumerate(parts):
                         if b == b"\x04":
                             if phase == 0 and not started:
-                                hold += pre  # the code ended (or failed) before its mark
-                                started = True
-                            if phase == 0:
-                                s = _take_status(hold, out, final=True)
+                                started = True      # the code ended (or failed) before its mark
+                                if pre:
+                                    (dec.feed if dec else hold.extend)(bytes(pre))
+                            if phase == 0 and dec is None:
+                                s = _take_status(hold, sink, final=True)
                                 if s is not None:
-                                    status = s
+                                    res.status = s
                             phase += 1
                             if phase == 2:
                                 tail = b"".join(parts[k + 1:])
@@ -499,45 +494,102 @@ class Device:
                             if i < 0 and len(pre) < 4096:
                                 continue
                             started = True
-                            b = bytes(pre[:i] + pre[i + len(START_MARK):]) if i >= 0 else bytes(pre)
+                            res.started = i >= 0
+                            b = bytes(pre[i + len(START_MARK):]) if i >= 0 else bytes(pre)
                         if phase == 0:
-                            hold += b
-                            s = _take_status(hold, out, final=False)
-                            if s is not None:
-                                status = s
+                            if dec is not None:
+                                dec.feed(b)
+                            else:
+                                hold += b
+                                s = _take_status(hold, sink, final=False)
+                                if s is not None:
+                                    res.status = s
                         else:
-                            err += b
+                            board_err += b
                 except KeyboardInterrupt:
-                    if interrupted:
+                    if res.interrupted:
                         raise
-                    interrupted = True
+                    res.interrupted = True
                     ser.write(b"\x03")
                     deadline = time.monotonic() + interrupt_timeout
         finally:
             ser.timeout = old_timeout
         ser.unread(tail)
-        return status, err.decode(errors="replace"), interrupted
+        res.out_tail, res.err_tail = sink.tail, sink_err.tail
+        if dec is not None:
+            res.status = dec.status
+            res.errors = dec.errors
+        res.board_error = board_err.decode(errors="replace")
+        return res
 
-    def _forward_input(self, fd):
-        """Send what the terminal ``fd`` has typed to the board; None once it reached end of file."""
-        ready, _, _ = select.select([fd, self.serial.fileno()], [], [], 0.25)
-        if fd not in ready:
-            return fd
+    def _input_ready(self, fd):
+        """Wait (a quarter of a second at most, returning early when the board sends something)
+        until ``fd`` has input or its end."""
         try:
-            data = os.read(fd, 1024)
-        except OSError:
-            data = b""
-        self.serial.write(data if data else b"\x04")
-        return fd if data else None
+            ready, _, _ = select.select([fd, self.serial.fileno()], [], [], 0.25)
+        except (OSError, ValueError):
+            return True
+        return fd in ready
 
-    def run_module(self, path, args=(), env=None, dirs=None, out=None, stdin_fd=None):
-        """Run a .wasm already on the board with the engine's WASI; see run_streaming."""
-        code = RUNNER % {"path": path, "args": list(args), "env": list(env or []),
-                         "dirs": [tuple(d) for d in (dirs or [])]}
-        return self.run_streaming(code, out or sys.stdout.buffer, stdin_fd=stdin_fd, start_mark=True)
+    def run_module(self, path, args=(), env=None, dirs=None, out=None, err=None, stdin_fd=None):
+        """Run a .wasm already on the board with the engine's WASI (dirs: (board path, guest
+        name)); see run_streaming."""
+        code = protocol.runner(path, args, env, dirs)
+        return self.run_streaming(code, out or sys.stdout.buffer, err or sys.stderr.buffer, stdin_fd=stdin_fd)
 
     def write_raw(self, data):
         self.serial.write(data)
+
+
+class RunResult:
+    """What a run on the board came to: status (the exit status, None if none was reported),
+    errors ([(kind, message)] the board's runner reported instead of running the program, see
+    protocol.run_program), board_error (the raw REPL's error output: the runner itself failed),
+    interrupted (Ctrl-C), broken_pipe (the host's output was closed; the program was stopped),
+    out_tail / err_tail (the last bytes of its stdout / stderr)."""
+
+    def __init__(self):
+        self.status = None
+        self.errors = []
+        self.board_error = ""
+        self.interrupted = False
+        self.broken_pipe = False
+        self.started = False
+        self.out_tail = self.err_tail = b""
+
+
+class _Sink:
+    """A host output stream written as the board's output arrives (flushed at once); a reader that
+    went away (a closed pipe) sets ``broken`` and the rest is dropped."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.broken = False
+        self.tail = b""          # the last bytes written (what a caller may want to look at)
+
+    def write(self, data):
+        if self.broken or not data:
+            return
+        self.tail = (self.tail + data)[-512:]
+        try:
+            self.stream.write(data)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            self.broken = True
+        except OSError as e:
+            if e.errno not in (errno.EPIPE, errno.EINVAL):
+                raise
+            self.broken = True
+
+    def flush(self):
+        pass
+
+
+def _read_fd(fd, n):
+    try:
+        return os.read(fd, n)
+    except OSError:
+        return b""
 
 
 class _Pushback:
@@ -607,7 +659,7 @@ def _take_status(hold, out, final):
             out.write(bytes(hold[:i]))
             del hold[:i]
         # hold starts with the mark's first byte
-        m = re.match(rb"\x1e\x1fmpwasi-exit:(-?\d+)\x1e", bytes(hold))
+        m = re.match(re.escape(EXIT_MARK) + rb"(-?\d+)\x1e", bytes(hold))
         if m:
             status = int(m.group(1))
             del hold[:m.end()]

@@ -53,6 +53,8 @@ import sysconfig
 import time
 import tty
 
+from mpwasi.protocol import CTRL_C
+
 from . import profiles
 
 __all__ = ["VirtualBoard", "VirtualBoardError", "find_micropython", "data_dir", "default_flash_path",
@@ -63,6 +65,7 @@ DEFAULT_IDLE_TIMEOUT = 600.0
 WORD_SCALE = 2                  # a 64-bit interpreter's objects take ~2x the RAM of a 32-bit board's
 RAW_PASTE_WINDOW = 256          # what MicroPython's boards announce (MICROPY_REPL_STDIN_BUFFER_MAX)
 EXIT_REBOOT = 0                 # the server exits after sending its "X" control message
+_INTERRUPT = CTRL_C.encode()    # while code runs, this byte from the host becomes SIGINT
 _FRAME_MAX = 4094               # header + payload <= PIPE_BUF: each frame is one atomic pipe write
 
 
@@ -742,7 +745,7 @@ class VirtualBoard:
                 self.held += data
                 return
             if self.state == "R":
-                i = data.find(b"\x03")
+                i = data.find(_INTERRUPT)
                 if i < 0:
                     self.to_user += data
                     return

@@ -24,10 +24,11 @@ from . import disasm
 from .binary import I32, I64, F32, F64, FUNCREF, TYPE_NAMES
 from .errors import Trap, Exit, WasmError
 from .runtime import Function, from_bits, to_bits
+from .protocol import DEBUG_PROMPT, DEBUG_MARK, DEBUG_INTERRUPT, CTRL_C
 
-PROMPT = "(wdb) "
-REMOTE_MARK = "\x05"         # written before the prompt when a host tool drives the prompt
-INTERRUPT_BYTES = "\x03\x1c"  # Ctrl-C (a board's console) and Ctrl-\ (what `mpwasi debug` sends)
+PROMPT = DEBUG_PROMPT
+REMOTE_MARK = DEBUG_MARK      # written before the prompt when a host tool drives the prompt
+INTERRUPT_BYTES = CTRL_C + DEBUG_INTERRUPT  # a board console's Ctrl-C, and what `mpwasi debug` sends
 SLICE = 2000                 # loop iterations / calls between two looks at Ctrl-C
 TRAP_STATUS = 134
 NOWHERE = 1 << 30
