@@ -4,18 +4,21 @@ runs a WASI command module and returns its exit status.
 
 All 46 preview1 functions are importable. Real: args_*, environ_*, clock_res_get, clock_time_get,
 random_get, fd_advise/allocate/close/datasync/fdstat_get/fdstat_set_flags/fdstat_set_rights/
-filestat_get/filestat_set_size/pread/prestat_get/prestat_dir_name/pwrite/read/readdir/renumber/seek/
-sync/tell/write, path_create_directory/filestat_get/open/remove_directory/rename/unlink_file,
-poll_oneoff (clocks; stdin and files), proc_exit, sched_yield. sock_* answer ENOTSOCK (EBADF for a
-bad fd): there are no sockets. fd_filestat_set_times, path_filestat_set_times, path_link,
-path_readlink, path_symlink and proc_raise answer ENOSYS.
+filestat_get/filestat_set_size/filestat_set_times/pread/prestat_get/prestat_dir_name/pwrite/read/
+readdir/renumber/seek/sync/tell/write, path_create_directory/filestat_get/filestat_set_times/link/
+open/readlink/remove_directory/rename/symlink/unlink_file, poll_oneoff (clocks; stdin and files),
+proc_exit, sched_yield. sock_* answer ENOTSOCK (EBADF for a bad fd): there are no sockets.
+proc_raise answers ENOSYS. Where the file system has no links (littlefs) path_link and path_symlink
+answer ENOTSUP, and file times can only be set to now (ENOTSUP for a given time).
 
 Capabilities: a path is resolved only inside the directory fd it is relative to (each directory fd
-is its own root): absolute paths and `..` past that root answer EPERM (as wasmtime), and so does a
-symlink leading out (wasi_fs.py checks the real path). Rights are the ones asked for at path_open, cut
-to the directory's inheritable rights, and every call checks the right it needs: reading or writing
-without the right answers EBADF (as POSIX for a wrong access mode), any other missing right
-ENOTCAPABLE.
+is its own root): absolute paths and `..` past that root answer EPERM (as wasmtime). Symlinks are
+resolved inside that root too (wasi_hostfs.py): a link whose target is absolute or climbs out,
+directly or through a chain, answers EPERM when followed, a loop ELOOP; making a link with an
+absolute target answers EPERM (as wasmtime; a relative one may be made, it is never followed out).
+Rights are the ones asked for at path_open, cut to the directory's inheritable rights, and every
+call checks the right it needs: reading or writing without the right answers EBADF (as POSIX for a
+wrong access mode), any other missing right ENOTCAPABLE.
 Host functions take raw bit patterns (HostFunc raw=True) and read and write the guest memory in place
 with struct; a pointer or length outside the memory traps with "out of bounds memory access".
 """
@@ -43,13 +46,13 @@ _FUNCTIONS = (
     "args_get/ii/c args_sizes_get/ii/c environ_get/ii/c environ_sizes_get/ii/c "
     "clock_res_get/ii/c clock_time_get/iIi/c fd_advise/iIIi/f fd_allocate/iII/f fd_close/i/c "
     "fd_datasync/i/c fd_fdstat_get/ii/c fd_fdstat_set_flags/ii/f fd_fdstat_set_rights/iII/f "
-    "fd_filestat_get/ii/f fd_filestat_set_size/iI/f fd_filestat_set_times/iIIi/n "
+    "fd_filestat_get/ii/f fd_filestat_set_size/iI/f fd_filestat_set_times/iIIi/f "
     "fd_pread/iiiIi/f fd_prestat_get/ii/c fd_prestat_dir_name/iii/c fd_pwrite/iiiIi/f "
     "fd_read/iiii/c fd_readdir/iiiIi/f fd_renumber/ii/f fd_seek/iIii/c fd_sync/i/c "
     "fd_tell/ii/c fd_write/iiii/c path_create_directory/iii/f path_filestat_get/iiiii/f "
-    "path_filestat_set_times/iiiiIIi/n path_link/iiiiiii/n path_open/iiiiiIIii/f "
-    "path_readlink/iiiiii/n path_remove_directory/iii/f path_rename/iiiiii/f "
-    "path_symlink/iiiii/n path_unlink_file/iii/f poll_oneoff/iiii/f proc_exit/i/x "
+    "path_filestat_set_times/iiiiIIi/f path_link/iiiiiii/f path_open/iiiiiIIii/f "
+    "path_readlink/iiiiii/f path_remove_directory/iii/f path_rename/iiiiii/f "
+    "path_symlink/iiiii/f path_unlink_file/iii/f poll_oneoff/iiii/f proc_exit/i/x "
     "proc_raise/i/n sched_yield//c random_get/ii/c sock_accept/iii/s sock_recv/iiiiii/s "
     "sock_send/iiiii/s sock_shutdown/ii/s "
 )

@@ -1,6 +1,6 @@
 """WASI preview1's ABI in one module: errnos, rights, file types, fdflags/oflags/lookupflags,
-clock ids, the limits this host puts on paths and descriptors, the errno exception and the record
-of one open descriptor (Fd). wasi.py, wasi_files.py and wasi_fs.py import from here and from nothing
+clock ids, the number of descriptors a context may hold, the errno exception and the record of one
+open descriptor (Fd). wasi.py, wasi_files.py and wasi_fs.py import from here and from nothing
 above them, so the three do not import each other in a circle.
 """
 from . import compat
@@ -95,7 +95,6 @@ R_PATH_UNLINK_FILE = 1 << 26
 R_POLL_FD_READWRITE = 1 << 27
 R_SOCK_SHUTDOWN = 1 << 28
 R_SOCK_ACCEPT = 1 << 29
-RIGHTS_ALL = (1 << 30) - 1
 
 RIGHTS_FILE = (R_FD_DATASYNC | R_FD_READ | R_FD_SEEK | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC
                | R_FD_TELL | R_FD_WRITE | R_FD_ADVISE | R_FD_ALLOCATE | R_FD_FILESTAT_GET
@@ -120,18 +119,20 @@ O_DIRECTORY = 2
 O_EXCL = 4
 O_TRUNC = 8
 LOOKUP_SYMLINK_FOLLOW = 1
+# fstflags (fd_filestat_set_times, path_filestat_set_times)
+FST_ATIM = 1
+FST_ATIM_NOW = 2
+FST_MTIM = 4
+FST_MTIM_NOW = 8
 
 CLOCK_REALTIME = 0
 CLOCK_MONOTONIC = 1
 CLOCK_PROCESS_CPUTIME = 2
 CLOCK_THREAD_CPUTIME = 3
 
-PATH_MAX = 1024  # longest path accepted from the guest (ENAMETOOLONG past it)
-NAME_MAX = 255  # longest path component
 MAX_FDS = 64  # open descriptors per context (EMFILE past it)
-# A path that would leave its directory answers EPERM, as the reference runtime (wasmtime) does, so a
-# C program prints the same message under both; ENOTCAPABLE stays for missing rights.
-ESCAPE = EPERM
+
+
 class WasiErrno(Exception):
     """Raised inside a WASI function to answer with a preview1 errno."""
 

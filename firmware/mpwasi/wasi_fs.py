@@ -1,12 +1,11 @@
 """File-system backends for the WASI layer: the one WASI code in wasi.py works over either.
 
-HostFS (CPython): a host directory through the `os` module. Confinement: every path is checked with
-os.path.realpath against the preopen's real root, so a symlink pointing out is refused; files are
-opened with O_NOFOLLOW when the guest did not ask to follow links.
+HostFS (CPython, in wasi_hostfs.py): a host directory through the `os` module, every path resolved
+inside its preopen by hand and used through directory fds with O_NOFOLLOW.
 
 VfsFS (MicroPython): the VFS (`os` of MicroPython): littlefs on a board's flash, a littlefs image on the
-desktop, or VfsPosix on the unix port. littlefs has no links; on a VfsPosix mount any symlink on the
-path is refused (MicroPython cannot resolve links, so following one could leave the preopen).
+desktop, or VfsPosix on the unix port. littlefs has no links (link/symlink answer ENOTSUP); on a
+VfsPosix mount any symlink on the path is refused (MicroPython cannot resolve links, so following one could leave the preopen).
 
 Both take host paths that wasi_files.py built from a preopen root plus checked components, and return
 plain data; errors are OSError with the host's errno, which wasi.py translates.
@@ -65,7 +64,7 @@ class Stat:
         self.ctim = ctim
 
 
-def _extend_with_zeros(f, size):
+def extend_with_zeros(f, size):
     """Grows an open file to `size` bytes with zeros (keeps the position)."""
     pos = f.tell()
     end = compat.file_size(f)
@@ -79,107 +78,10 @@ def _extend_with_zeros(f, size):
     f.seek(pos)
 
 
-class HostFS:
-    """A host directory on CPython."""
-
-    def root(self, host_path):
-        real = os.path.realpath(host_path)
-        if not os.path.isdir(real):
-            raise OSError(_ERR["ENOTDIR"], "not a directory: " + host_path)
-        return real
-
-    def _inside(self, root, real):
-        return real == root or real.startswith(root if root.endswith("/") else root + "/")
-
-    def confine(self, root, parts, follow_last):
-        """root + parts as a host path; raises Escape if a symlink on the way leads outside."""
-        if not parts:
-            return root
-        parent = root
-        if len(parts) > 1:
-            parent = os.path.realpath(os.path.join(root, *parts[:-1]))
-            if not self._inside(root, parent):
-                raise Escape()
-        path = os.path.join(parent, parts[-1])
-        if follow_last:
-            real = os.path.realpath(path)
-            if not self._inside(root, real):
-                raise Escape()
-            return real
-        return path
-
-    def stat(self, path, follow=True):
-        try:
-            st = os.stat(path, follow_symlinks=follow)
-        except FileNotFoundError:
-            return None
-        return Stat(filetype_of_mode(st.st_mode), st.st_size, st.st_ino, st.st_dev, st.st_nlink,
-                    st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
-
-    def fstat(self, f, path):
-        st = os.fstat(f.fileno())
-        return Stat(filetype_of_mode(st.st_mode), st.st_size, st.st_ino, st.st_dev, st.st_nlink,
-                    st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
-
-    def listdir(self, path):
-        out = []
-        with os.scandir(path) as it:
-            for e in it:
-                if e.is_symlink():
-                    ft = FT_SYMLINK
-                elif e.is_dir(follow_symlinks=False):
-                    ft = FT_DIR
-                elif e.is_file(follow_symlinks=False):
-                    ft = FT_FILE
-                else:
-                    ft = FT_UNKNOWN
-                out.append((e.name, ft, e.inode()))
-        return out
-
-    def open(self, path, readable, writable, create, excl, trunc, follow):
-        if writable:
-            flags = os.O_RDWR if readable else os.O_WRONLY
-        else:
-            flags = os.O_RDONLY
-        if create:
-            flags |= os.O_CREAT
-        if excl:
-            flags |= os.O_EXCL
-        if trunc:
-            flags |= os.O_TRUNC
-        if not follow:
-            flags |= os.O_NOFOLLOW
-        flags |= getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(path, flags, 0o644)
-        mode = ("r+b" if readable else "wb") if writable else "rb"
-        return os.fdopen(fd, mode, buffering=0)
-
-    def set_size(self, f, path, size):
-        if size > compat.file_size(f):
-            _extend_with_zeros(f, size)
-        else:
-            f.truncate(size)
-        return f
-
-    def sync(self, f):
-        f.flush()
-        os.fsync(f.fileno())
-
-    def mkdir(self, path):
-        os.mkdir(path)
-
-    def rmdir(self, path):
-        os.rmdir(path)
-
-    def unlink(self, path):
-        os.unlink(path)
-
-    def rename(self, old, new):
-        os.rename(old, new)
-
-
 class VfsFS:
     """MicroPython's VFS: littlefs (boards, desktop images) or VfsPosix (unix port host folders)."""
+
+    links = False  # no hard links or symlinks to make (see link/symlink below)
 
     def __init__(self):
         self._posix_roots = {}
@@ -220,14 +122,24 @@ class VfsFS:
         return best is None or type(best).__name__ == "VfsPosix"
 
     def confine(self, root, parts, follow_last):
+        """root + parts (`..` resolved by name: littlefs has no links); on a VfsPosix mount any
+        symlink on the way raises Escape (MicroPython cannot read links, so it cannot resolve them
+        inside the preopen)."""
+        names = []
+        for name in parts:
+            if name == "..":
+                if not names:
+                    raise Escape()
+                names.pop()
+            elif name and name != ".":
+                names.append(name)
         path = root
         if not self._posix_roots.get(root, True):
-            for name in parts:
+            for name in names:
                 path = join(path, name)
             return path
-        # VfsPosix: refuse any symlink on the way (MicroPython cannot resolve them).
         exists = True
-        for name in parts:
+        for name in names:
             parent = path
             path = join(path, name)
             if exists:
@@ -285,7 +197,7 @@ class VfsFS:
         """littlefs files cannot be truncated in place: shrinking copies the kept part to a
         temporary file next to it and renames it over the original."""
         if size >= compat.file_size(f):
-            _extend_with_zeros(f, size)
+            extend_with_zeros(f, size)
             return f
         pos = f.tell()
         tmp = path + ".mpwasi-truncate"
@@ -321,8 +233,36 @@ class VfsFS:
     def rename(self, old, new):
         os.rename(old, new)
 
+    # littlefs has neither hard links nor symlinks, and MicroPython's VfsPosix cannot make them.
+    def link(self, old, new):
+        raise OSError(_ERR["EOPNOTSUPP"], "no hard links on this file system")
+
+    def symlink(self, target, path):
+        raise OSError(_ERR["EOPNOTSUPP"], "no symbolic links on this file system")
+
+    def readlink(self, path):
+        if self.stat(path) is None:
+            raise OSError(_ERR["ENOENT"], path)
+        raise OSError(_ERR["EINVAL"], "not a symbolic link")
+
+    def set_times(self, path, f, atim, mtim, now):
+        """littlefs2 (mounted with mtime=True) stamps a file with the current time when a handle
+        opened for writing is closed, and offers no way to store any other time: so "now" is what
+        it can set (and only for files), anything else answers ENOTSUP, as does a VfsPosix mount
+        (MicroPython has no utime)."""
+        st = self.stat(path)
+        if st is None:
+            raise OSError(_ERR["ENOENT"], path)
+        if not now or st.filetype != FT_FILE or self._on_posix(path):
+            raise OSError(_ERR["EOPNOTSUPP"], "this file system cannot set that time")
+        open(path, "ab").close()
+        if not self.stat(path).mtim:
+            raise OSError(_ERR["EOPNOTSUPP"], "this file system keeps no times")
+
 
 def default_fs():
     if compat.MICROPYTHON:
         return VfsFS()
+    from .wasi_hostfs import HostFS
+
     return HostFS()
