@@ -5,7 +5,8 @@
     inst.exports["add"](1, 2)
 
 mpwasi.run("app.wasm", args=[...], env={...}, dirs=[(host_path, guest_name)]) runs a WASI command
-and returns its exit status.
+and returns its exit status; mpwasi.run("blink.wasm", pins=[2], loops=10) an Arduino-style app
+(setup/loop over the `wiring` imports, mpwasi.wiring), its pins granted.
 """
 
 __version__ = "0.1.0"
@@ -50,7 +51,8 @@ def set_tier(name):
 
 
 def debug(path, args=(), env=None, dirs=None, **kw):
-    """The interactive debugger prompt over a WASI module (see mpwasi.debugger)."""
+    """The interactive debugger prompt over a module (see mpwasi.debugger); pins=, loops=,
+    trace_pins=, pin_inputs= as for run()."""
     from . import debugger as _d
     return _d.debug(path, args=args, env=env, dirs=dirs, **kw)
 
