@@ -3,7 +3,7 @@
     mpwasi compile app.wasm --board rpi_pico [--out DIR] [--no-native] [--keep-py]
     python3 -m host_tools.aot app.wasm --board unix
 
-The fast tier's Python (firmware/mpwasi/compile.py) for every function of the module, in one
+The fast tier's Python (firmware/mpwasi/fastgen.py) for every function of the module, in one
 Python module, compiled by `mpy-cross -march=<the board profile's mpy_arch>` into
 `app_<hash16>.mpy` next to the .wasm (hash16: the first 16 hex digits of the module's SHA-256;
 the full hash is inside, as HASH). Functions are marked `@micropython.native` unless --no-native.
@@ -42,8 +42,8 @@ def _engine():
     if FIRMWARE not in sys.path:
         sys.path.insert(0, FIRMWARE)
     import mpwasi
-    from mpwasi import compile as fast
-    return mpwasi, fast
+    from mpwasi import compile as fast, fastgen
+    return mpwasi, fast, fastgen
 
 
 def target(board):
@@ -60,12 +60,12 @@ def target(board):
 
 def module_source(data, float_bits=64, native=True, name="module"):
     """(Python source of the whole module's fast tier, {function index: why it is left out})."""
-    mpwasi, fast = _engine()
+    mpwasi, fast, gen = _engine()
     try:
         m = mpwasi.Module(data)
     except mpwasi.WasmError as e:
         raise AotError("%s: not a valid WebAssembly module: %s" % (name, e))
-    info = fast.FuncInfo(m._m)
+    info = gen.FuncInfo(m._m)
     fdom = float_bits == 64
     digest = hashlib.sha256(data).hexdigest()
     funcs = []
@@ -74,18 +74,18 @@ def module_source(data, float_bits=64, native=True, name="module"):
     bodies = []
     for i in range(len(info.codes)):
         idx = info.nimp + i
-        g = fast.Gen(info, idx, m.data, mp=True, fdom=fdom)
+        g = gen.Gen(info, idx, m.data, mp=True, fdom=fdom)
         g.module_consts = True
         if native:
             g.decorator = "@micropython.native"
         try:
             src = g.generate()
             if len(src) > NATIVE_MAX:  # bytecode, with the shorter struct path for memory
-                g = fast.Gen(info, idx, m.data, mp=True, fdom=fdom)
+                g = gen.Gen(info, idx, m.data, mp=True, fdom=fdom)
                 g.module_consts = True
                 g.u32 = False
                 src = g.generate()
-        except fast.Unsupported as e:
+        except gen.Unsupported as e:
             fallback[idx] = str(e)
             continue
         funcs.append(idx)
@@ -129,7 +129,7 @@ def build(wasm_path, board="unix", out_dir=None, native=True, keep_py=False, log
     stem = os.path.basename(wasm_path)
     if stem.endswith(".wasm"):
         stem = stem[:-5]
-    _, fast = _engine()
+    _, fast, _gen = _engine()
     digest = hashlib.sha256(data).hexdigest()
     name = fast.aot_name(stem, digest)
     out_dir = out_dir or os.path.dirname(os.path.abspath(wasm_path))

@@ -1,4 +1,4 @@
-"""The fast tier (firmware/mpwasi/compile.py): same results, traps, limits as the interpreter.
+"""The fast tier (mpwasi.fastrt, mpwasi.fastgen): same results, traps, limits as the interpreter.
 
 The whole spec suite with the fast tier forced runs in test_spec.py (mode "fast"); here: random
 programs (tests/fastgen.py) and the bench programs run under both tiers and compared, deep recursion
@@ -15,6 +15,7 @@ import pytest
 
 import mpwasi
 from mpwasi import compile as fast
+from mpwasi import fastgen as gen
 from mpwasi import wasi
 import fastgen
 from wasmgen import ModuleBuilder, uleb, sleb
@@ -162,6 +163,27 @@ print("compiled", fast.report(inst)[0])
     assert "compiled 2" in p.stdout
 
 
+def test_the_api_name_and_the_run_time_side_do_not_load_the_generator(micropython):
+    """mpwasi.compile (the stable name) and the run-time support load without fastgen; compiling a
+    function loads it."""
+    code = """
+import sys
+import mpwasi
+from mpwasi import compile as fast
+print("api", sorted(n for n in ("find_aot", "use_aot", "report", "set_tier") if hasattr(fast, n)))
+print("before", "mpwasi.fastgen" in sys.modules)
+mpwasi.set_tier("fast")
+inst = mpwasi.Instance(mpwasi.Module(%r))
+print("set_tier", "mpwasi.fastgen" in sys.modules)
+inst.exports["rec"](3)
+print("after", "mpwasi.fastgen" in sys.modules, fast.report(inst)[0])
+""" % (recursion_module(),)
+    p = run_code(code, heapsize="64M", timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:4] == ["api ['find_aot', 'report', 'set_tier', 'use_aot']",
+                                       "before False", "set_tier False", "after True 1"], p.stdout
+
+
 @pytest.mark.parametrize("depth", [50, 300, 5000])
 def test_call_depth_limit_traps_where_the_interpreter_traps(tier, depth):
     data = recursion_module()
@@ -264,7 +286,7 @@ def test_set_tier_rejects_unknown_tiers():
 
 def test_generated_source_is_plain_python_with_structured_control_flow():
     m = mpwasi.Module(recursion_module())
-    src, used = fast.function_source(fast.FuncInfo(m._m), 0, m.data)
+    src, used = gen.function_source(gen.FuncInfo(m._m), 0, m.data)
     assert src.startswith("def f0(l0, d):")
     assert "f0(" in src and "d1" in src
     compile(src, "f0", "exec")

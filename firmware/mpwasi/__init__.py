@@ -22,7 +22,7 @@ def run(path, args=(), env=None, dirs=None, limits=None, **kw):
     aot=True (default): an ahead-of-time compiled `<stem>_<hash16>.mpy` next to the module
     (host_tools/aot.py) whose hash matches is used for the fast tier."""
     if kw.pop("aot", True) and isinstance(path, str) and _aot_beside(path):
-        from .compile import find_aot
+        from .fastrt import find_aot
         find_aot(path)
     from . import wasi
     return wasi.run(path, args=args, env=env, dirs=dirs, limits=limits, **kw)
@@ -46,8 +46,8 @@ def _aot_beside(path):
 def set_tier(name):
     """Execution tier: "interp" (the interpreter), "fast" (every function compiled to Python before
     it first runs), "auto" (functions compiled once they are hot). See mpwasi.compile."""
-    from . import compile as _c
-    _c.set_tier(name)
+    from . import fastrt
+    fastrt.set_tier(name)
 
 
 def debug(path, args=(), env=None, dirs=None, **kw):

@@ -245,7 +245,7 @@ class DebugEngine:
                                               stderr=stderr, **self.hw)
         self._room = None
         gc_collect()
-        # the interpreter only: a fast-tier hook (compile.py) would replace the functions with
+        # the interpreter only: a fast-tier hook (fastrt.py) would replace the functions with
         # compiled Python, which breakpoints and stepping cannot see
         from . import runtime
         fast = getattr(runtime, "instance_hook", None)

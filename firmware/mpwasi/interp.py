@@ -13,6 +13,7 @@ from struct import pack_into, unpack_from
 
 from .errors import Trap, Exit, WasmError, RecursionError
 from . import numeric
+from . import memops
 
 UN = numeric.UN
 BIN = numeric.BIN
@@ -32,7 +33,7 @@ SLICE = UNLIMITED
 #   "trap":  the Trap arg is about to propagate (pc is the trapping instruction)
 # Without a debugger none of these paths costs anything.
 debug_hook = None
-# The fast tier (compile.py, tier "auto") installs itself here: called as tier_hook(function) when a
+# The fast tier (fastrt.py, tier "auto") installs itself here: called as tier_hook(function) when a
 # fuel slice runs out, with the function running the loop or being called (a sample of what is hot).
 tier_hook = None
 
@@ -159,7 +160,7 @@ def host_call(f, s, budget=None, nfr=0):
     else:
         args = []
     try:
-        if h.fast:  # a compiled function (compile.Fast)
+        if h.fast:  # a compiled function (fastrt.Fast)
             res = h.call_fast(args, budget, nfr)
         else:
             res = h.call_bits(args)
@@ -1188,78 +1189,45 @@ def _refuel(fuel_left):
 
 
 def _bulk(x, code, pc, s, inst):
-    """The 0xFC-prefixed memory and table instructions (x >= 8)."""
+    """The 0xFC-prefixed memory and table instructions (x >= 8; the operations are memops')."""
     if x == 8:  # memory.init
         seg, pc = uleb(code, pc)
-        pc += 1
         n = s.pop()
         src = s.pop()
-        dst = s.pop()
-        d = inst.datas[seg]
-        data = inst.memory.data
-        if d is None:
-            ln = 0
-        else:
-            ln = d[1] - d[0]
-        if src + n > ln or dst + n > len(data):
-            raise _oob()
-        if n:
-            data[dst:dst + n] = inst.module.data[d[0] + src:d[0] + src + n]
-    elif x == 9:  # data.drop
+        memops.memory_init(inst, seg, s.pop(), src, n)
+        return pc + 1
+    if x == 9:  # data.drop
         seg, pc = uleb(code, pc)
-        inst.datas[seg] = None
+        memops.data_drop(inst, seg)
     elif x == 10:  # memory.copy
-        pc += 2
         n = s.pop()
         src = s.pop()
-        dst = s.pop()
-        data = inst.memory.data
-        if src + n > len(data) or dst + n > len(data):
-            raise _oob()
-        if n:
-            data[dst:dst + n] = data[src:src + n]
+        memops.memory_copy(inst, s.pop(), src, n)
+        return pc + 2
     elif x == 11:  # memory.fill
-        pc += 1
         n = s.pop()
         v = s.pop()
-        dst = s.pop()
-        data = inst.memory.data
-        if dst + n > len(data):
-            raise _oob()
-        if n:
-            data[dst:dst + n] = bytes((v & 0xFF,)) * n
+        memops.memory_fill(inst, s.pop(), v, n)
+        return pc + 1
     elif x == 12:  # table.init
         seg, pc = uleb(code, pc)
         t, pc = uleb(code, pc)
         n = s.pop()
         src = s.pop()
-        dst = s.pop()
-        items = inst.elems[seg]
-        if items is None:
-            items = ()
-        tab = inst.tables[t].elems
-        if src + n > len(items) or dst + n > len(tab):
-            raise Trap("out of bounds table access")
-        tab[dst:dst + n] = items[src:src + n]
+        memops.table_init(inst, seg, t, s.pop(), src, n)
     elif x == 13:  # elem.drop
         seg, pc = uleb(code, pc)
-        inst.elems[seg] = None
+        memops.elem_drop(inst, seg)
     elif x == 14:  # table.copy
         t1, pc = uleb(code, pc)
         t2, pc = uleb(code, pc)
         n = s.pop()
         src = s.pop()
-        dst = s.pop()
-        a = inst.tables[t1].elems
-        b = inst.tables[t2].elems
-        if src + n > len(b) or dst + n > len(a):
-            raise Trap("out of bounds table access")
-        a[dst:dst + n] = b[src:src + n]
+        memops.table_copy(inst, t1, t2, s.pop(), src, n)
     elif x == 15:  # table.grow
         t, pc = uleb(code, pc)
         n = s.pop()
-        v = s.pop()
-        s.append(inst.tables[t].grow(n, v) & M32)
+        s.append(memops.table_grow(inst, t, s.pop(), n))
     elif x == 16:  # table.size
         t, pc = uleb(code, pc)
         s.append(len(inst.tables[t].elems))
@@ -1267,12 +1235,7 @@ def _bulk(x, code, pc, s, inst):
         t, pc = uleb(code, pc)
         n = s.pop()
         v = s.pop()
-        dst = s.pop()
-        tab = inst.tables[t].elems
-        if dst + n > len(tab):
-            raise Trap("out of bounds table access")
-        for i in range(dst, dst + n):
-            tab[i] = v
+        memops.table_fill(inst, t, s.pop(), v, n)
     else:
         raise Trap("illegal opcode 0xfc %d" % x)
     return pc

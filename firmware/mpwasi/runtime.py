@@ -14,7 +14,7 @@ from . import validate as _validate
 from . import interp
 
 PAGE = 65536
-# The fast tier (compile.set_tier("fast")) installs itself here: instance_hook(instance) runs once the
+# The fast tier (fastrt.set_tier("fast")) installs itself here: instance_hook(instance) runs once the
 # instance is set up, before its start function.
 instance_hook = None
 KIND_NAMES = ("func", "table", "memory", "global")
@@ -265,7 +265,7 @@ class HostFunc:
     raw=False: fn receives Python values (signed ints, floats) and returns None, a value or a
     tuple; raw=True: bit patterns in and out (what WASI uses).
     """
-    fast = False  # (compile.Fast, also found in Function.host, is a compiled wasm function)
+    fast = False  # (fastrt.Fast, also found in Function.host, is a compiled wasm function)
 
     def __init__(self, params, results, fn, raw=False, name=None):
         self.params = _type_codes(params)
