@@ -298,7 +298,22 @@ def _stdin_fd():
         return None
 
 
+def _hw_options(args):
+    """The `wiring` options of run/debug (--pin, --pin-input, --trace-pins, --loops), checked here
+    so a bad one is a usage error before anything goes to the board."""
+    from mpwasi import wiring
+    try:
+        pins = sorted(wiring.parse_pins(args.pin or []))
+        inputs = sorted(wiring.parse_inputs(args.pin_input or []).items())
+    except ValueError as e:
+        raise CliError("%s (use --pin N[,N...] and --pin-input PIN=VALUE, VALUE 0..1023)" % e, 2)
+    if args.loops is not None and args.loops < 0:
+        raise CliError("--loops cannot be negative", 2)
+    return {"pins": pins, "pin_inputs": inputs, "trace_pins": args.trace_pins, "loops": args.loops}
+
+
 def cmd_run(args, debug=False):
+    hw = _hw_options(args)
     data = _read_local(args.module)
     if data[:4] != b"\0asm":
         raise CliError("%s is not a WebAssembly module (no \\0asm header)" % args.module, 2)
@@ -328,12 +343,12 @@ def cmd_run(args, debug=False):
         if debug:
             out = _Uncook(sys.stdout.buffer)
             try:
-                res = _debug_on_board(d, dest, guest_args, env, dirs, out)
+                res = _debug_on_board(d, dest, guest_args, env, dirs, out, hw)
             finally:
                 out.close()
         else:
             res = d.run_module(dest, guest_args, env, dirs, out=sys.stdout.buffer, err=sys.stderr.buffer,
-                               stdin_fd=_stdin_fd())
+                               stdin_fd=_stdin_fd(), hw=hw)
         heap = (d._info or {}).get("heap")
         if d.virtual and d.profile is not None and heap:
             heap = "%d (the virtual board's, standing in for the %s profile's %d)" % (
@@ -624,13 +639,13 @@ class _DebugConsole:
         self.out.flush()
 
 
-def _debug_on_board(d, dest, guest_args, env, dirs, out):
+def _debug_on_board(d, dest, guest_args, env, dirs, out, hw=None):
     import signal
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         pass
-    code = protocol.debug_runner(dest, guest_args, env, dirs)
+    code = protocol.debug_runner(dest, guest_args, env, dirs, hw)
     old = signal.signal(signal.SIGINT, lambda signum, frame: d.write_raw(protocol.DEBUG_INTERRUPT.encode()))
     try:
         return d.run_streaming(code, _DebugConsole(out, d.write_raw), framed=False)
@@ -643,9 +658,10 @@ def cmd_debug(args):
     `run` does); --local: the same prompt in this process."""
     if not args.local:
         return cmd_run(args, debug=True)
+    hw = _hw_options(args)
     sys.path.insert(0, os.path.dirname(engine_source_dir()))
     from mpwasi import debugger
-    status = debugger.debug(args.module, args=list(args.args))
+    status = debugger.debug(args.module, args=list(args.args), **hw)
     return 0 if status is None else status
 
 
@@ -681,6 +697,14 @@ def _module_options(p):
     p.add_argument("--env", action="append", metavar="K=V", help="environment variable for the module")
     p.add_argument("--dest", help="where the module goes on the board (default %s/<name>)" % APPS_DIR)
     p.add_argument("--no-install", action="store_true", help="do not check or install the engine")
+    g = p.add_argument_group("pins (the `wiring` imports; none are granted by default)")
+    g.add_argument("--pin", action="append", metavar="N[,N...]", help="grant pin N to the module")
+    g.add_argument("--pin-input", action="append", metavar="PIN=VALUE",
+                   help="the virtual board's input on PIN: 0/1 a level, 2..1023 an analog reading")
+    g.add_argument("--trace-pins", action="store_true",
+                   help="print each change the module makes to a pin on stderr (pin 2 = 1)")
+    g.add_argument("--loops", type=int, metavar="N",
+                   help="an Arduino-style app (setup/loop): stop after N calls of loop (0: only setup)")
     p.add_argument("args", nargs="*", help="the module's arguments (after --)")
 
 

@@ -531,10 +531,11 @@ class Device:
             return True
         return fd in ready
 
-    def run_module(self, path, args=(), env=None, dirs=None, out=None, err=None, stdin_fd=None):
+    def run_module(self, path, args=(), env=None, dirs=None, out=None, err=None, stdin_fd=None,
+                   hw=None):
         """Run a .wasm already on the board with the engine's WASI (dirs: (board path, guest
-        name)); see run_streaming."""
-        code = protocol.runner(path, args, env, dirs)
+        name)) and, hw, its `wiring` options (see protocol.runner); see run_streaming."""
+        code = protocol.runner(path, args, env, dirs, hw)
         return self.run_streaming(code, out or sys.stdout.buffer, err or sys.stderr.buffer, stdin_fd=stdin_fd)
 
     def write_raw(self, data):

@@ -58,7 +58,7 @@ try:
 except ImportError as e:
     sys.stdout.write(%(error)r + 'noengine:' + str(e) + %(esc)r + %(exit)r + '1' + %(esc)r)
 else:
-    _mrp(mpwasi.run, %%(path)r, %%(args)r.split('\\x00')[1:], %%(env)r.split('\\x00')[1:], %%(dirs)r)
+    _mrp(mpwasi.run, %%(path)r, %%(args)r.split('\\x00')[1:], %%(env)r.split('\\x00')[1:], %%(dirs)r%%(hw)s)
     del _mrp
 """ % {"start": START_MARK, "error": ERROR_MARK, "esc": ESC, "exit": EXIT_MARK}
 
@@ -67,27 +67,32 @@ import sys, gc
 gc.collect()
 from mpwasi import debugger
 _mst = debugger.debug(%%(path)r, %%(args)r.split('\\x00')[1:], %%(env)r.split('\\x00')[1:], %%(dirs)r,
-                      remote=True)
+                      remote=True%%(hw)s)
 sys.stdout.write(%(exit)r + str(_mst if isinstance(_mst, int) else 0) + %(esc)r)
 """ % {"exit": EXIT_MARK, "esc": ESC}
 
 
-def _fill(template, path, args, env, dirs):
+def _fill(template, path, args, env, dirs, hw):
     # the arguments and the environment as one string each (NUL before each item): 1,000 arguments
     # are one constant for the board to compile, not a list display of 1,000
+    # the `wiring` keywords given (none: the snippet of a plain run); loops=0 is one
+    extra = "".join([", %s=%r" % (k, hw[k]) for k in sorted(hw or {})
+                     if hw[k] is not None and hw[k] is not False and hw[k] != []])
     return template % {"path": path, "args": "".join("\0" + a for a in args),
                        "env": "".join("\0" + e for e in (env or [])),
-                       "dirs": [tuple(d) for d in (dirs or [])]}
+                       "dirs": [tuple(d) for d in (dirs or [])], "hw": extra}
 
 
-def runner(path, args=(), env=None, dirs=None):
-    """The raw-REPL code that runs the module at `path` on the board (dirs: (board path, guest))."""
-    return _fill(RUNNER, path, args, env, dirs)
+def runner(path, args=(), env=None, dirs=None, hw=None):
+    """The raw-REPL code that runs the module at `path` on the board (dirs: (board path, guest));
+    hw: the `wiring` options, {"pins": [...], "pin_inputs": [(pin, value)], "trace_pins": bool,
+    "loops": n} (keywords of mpwasi.run)."""
+    return _fill(RUNNER, path, args, env, dirs, hw)
 
 
-def debug_runner(path, args=(), env=None, dirs=None):
+def debug_runner(path, args=(), env=None, dirs=None, hw=None):
     """The raw-REPL code that starts the debugger's prompt over the module at `path`."""
-    return _fill(DEBUG_RUNNER, path, args, env, dirs)
+    return _fill(DEBUG_RUNNER, path, args, env, dirs, hw)
 
 
 def escape(data, table):
@@ -180,9 +185,10 @@ def report(raw, kind, message):
     raw.write((ERROR_MARK + kind + ":" + message + ESC).encode())
 
 
-def run_program(run, path, args=(), env=None, dirs=None):
+def run_program(run, path, args=(), env=None, dirs=None, **hw):
     """On the board: `run` (mpwasi.run) the WASI module at `path` with its streams on the console
-    (see above); the last thing written is EXIT_MARK with its exit status."""
+    (see above), hw its `wiring` keywords (pins, loops, ...); the last thing written is EXIT_MARK
+    with its exit status."""
     import sys
     import gc
     raw = getattr(sys.stdout, "buffer", sys.stdout)
@@ -191,7 +197,7 @@ def run_program(run, path, args=(), env=None, dirs=None):
     inp = Input(getattr(sys.stdin, "buffer", sys.stdin), raw)
     status = 1
     try:
-        status = run(path, args, env, dirs, stdin=inp, stdout=out, stderr=err)
+        status = run(path, args, env, dirs, stdin=inp, stdout=out, stderr=err, **hw)
         if not isinstance(status, int):
             status = 0
     except KeyboardInterrupt:
