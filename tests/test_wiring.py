@@ -118,6 +118,11 @@ def test_the_lifecycle_runs_initialize_setup_once_then_loop_n_times(transcript):
     assert "_start exits 3: status 3, stdout 'init\\n'" in t
 
 
+def test_a_wasi_command_that_exports_loop_stays_a_command(transcript):
+    assert "_start exported and loop: status 5, []" in transcript
+    assert "_start not exported and loop: status 134, ['trap: unreachable']" in transcript
+
+
 def test_link_errors_for_what_wiring_does_not_provide(transcript):
     assert "unknown import: LinkError: unknown import wiring.blinkLED" in transcript
     assert "wrong type: LinkError: incompatible import type for wiring.pinMode" in transcript

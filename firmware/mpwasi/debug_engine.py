@@ -280,7 +280,7 @@ class DebugEngine:
     def _entry_points(self):
         """What `run` calls first: [_start], or an app's lifecycle functions (wiring.run_app)."""
         ex = self.inst.exports
-        if isinstance(ex.get("loop"), Function):
+        if self._wasi_mod.is_app(self.inst):
             names = ("_initialize", "_start", "setup", "loop")
         else:
             names = ("_start",)
@@ -288,7 +288,7 @@ class DebugEngine:
 
     def _program(self):
         ex = self.inst.exports
-        if isinstance(ex.get("loop"), Function):
+        if self._wasi_mod.is_app(self.inst):
             from . import wiring
             return wiring.run_app(self.inst, self.loops, self._stderr(), self._before_loop)
         ex["_start"]()

@@ -599,10 +599,26 @@ def host_imports(module, ctx, pins=None, trace_pins=False, pin_inputs=None, stdo
     return imports
 
 
+def is_app(instance):
+    """Whether an instance is an Arduino-style app (run by wiring.run_app): it exports a `loop`
+    function, and no `_start`, or also `setup` or imports from "wiring" (the TinyGo apps of
+    embedded-wasm-apps export `_start` too, an initialiser). A WASI command that happens to export
+    a `loop` stays a command."""
+    ex = instance.exports
+    if not hasattr(ex.get("loop"), "call_bits"):
+        return False
+    if not hasattr(ex.get("_start"), "call_bits") or hasattr(ex.get("setup"), "call_bits"):
+        return True
+    for imp in instance.module.imports:
+        if imp[0] == "wiring":
+            return True
+    return False
+
+
 def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, stdout=None,
         stderr=None, argv0=None, pins=None, loops=None, trace_pins=False, pin_inputs=None):
     """Runs a WASI command: decode, validate, instantiate with the WASI imports, call `_start`;
-    or an Arduino-style app (it exports `loop`; wiring.run_app): setup once, then loop `loops`
+    or an Arduino-style app (is_app; wiring.run_app): setup once, then loop `loops`
     times (None: until Ctrl-C or a trap). pins, trace_pins, pin_inputs: the `wiring` imports'
     granted pins, trace switch and simulated inputs (see wiring.py).
 
@@ -631,7 +647,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
             instance = Instance(module, imports, limits)
             module = None
             start = instance.exports.get("_start")
-            if hasattr(instance.exports.get("loop"), "call_bits"):
+            if is_app(instance):
                 from . import wiring
 
                 return wiring.run_app(instance, loops, stderr)

@@ -355,11 +355,6 @@ def _flush(stream):
 
 # --- the Arduino lifecycle ------------------------------------------------------------------------
 
-def is_app(instance):
-    """Whether an instance is an Arduino-style app: it exports a `loop` function."""
-    return hasattr(instance.exports.get("loop"), "call_bits")
-
-
 def run_app(instance, loops=None, stderr=None, between=None):
     """The Arduino lifecycle: `_initialize` and `_start` if exported (as initialisers that return,
     as embedded-wasm-apps' host calls them; proc_exit(0) there ends only the initialisation),

@@ -281,6 +281,18 @@ def session():
     lines.append("_start exits 0: status %d, stdout %r" % (status, out))
     status, out, err = run_app(app_module(exit_in_start=3), pins=[2], loops=1)
     lines.append("_start exits 3: status %d, stdout %r" % (status, out))
+    for with_start in (True, False):
+        # no setup and no wiring import: with _start a WASI command (its loop never runs)
+        m = ModuleBuilder()
+        t_i = m.type(["i32"], [])
+        t_v = m.type([], [])
+        proc_exit = m.import_func("wasi_snapshot_preview1", "proc_exit", t_i)
+        if with_start:
+            m.export("_start", 0, m.func(t_v, [], [0x41, 5, 0x10, proc_exit, 0x0B], "start"))
+        m.export("loop", 0, m.func(t_v, [], [0x00, 0x0B], "loop"))
+        status, out, err = run_app(m.bytes(), loops=1)
+        lines.append("_start %s and loop: status %d, %r" % (
+            "exported" if with_start else "not exported", status, err.splitlines()[:1]))
     for label, params, import_name in (("unknown import", ["i32", "i32"], "blinkLED"),
                                        ("wrong type", ["i32"], "pinMode"),
                                        ("nothing to run", None, None)):
