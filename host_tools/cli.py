@@ -17,7 +17,8 @@ from mpwasi import protocol
 
 from . import profiles
 from . import virtual_board as vb
-from .device import Device, DeviceError, BoardExecError, ENGINE_DIR, engine_source_dir, engine_version
+from .device import (Device, DeviceError, BoardExecError, ENGINE_DIR, TMP_SUFFIX, engine_source_dir,
+                     engine_version)
 
 APPS_DIR = "/apps"
 
@@ -367,9 +368,7 @@ def cmd_run(args, debug=False):
             raise CliError("the mpwasi engine is not installed on the board (%s): run without --no-install, "
                            "or mpwasi install" % message)
         if kind == "memory":
-            total, free, what = (message.split(" ", 2) + ["", "", ""])[:3]
-            _err("mpwasi: the board ran out of memory running %s (%s): its heap is %s bytes%s"
-                 % (name, what or "MemoryError", heap or total, asks))
+            _err("mpwasi: " + _memory_message(message, name, heap, guest_args, env, asks))
             return 137
         _err("mpwasi: %s: %s: %s" % (name, kind, message))
         return 1
@@ -391,6 +390,23 @@ def cmd_run(args, debug=False):
     return res.status if 0 <= res.status <= 255 else 1
 
 
+def _memory_message(report, name, heap, guest_args, env, asks):
+    """The runner's memory report ("PHASE HEAP FREE ARGS_COST ERROR") as what ran short."""
+    words = report.split(" ", 4) + [""] * 5
+    phase, total, free, cost, what = words[:5]
+    heap = heap or total
+    what = " (%s)" % what if what else ""
+    if phase == "engine":
+        return ("the board ran out of memory loading the mpwasi engine%s: its heap is %s bytes, %s free after "
+                "it; use a board with more memory" % (what, heap, free))
+    nargs = "%d argument(s) and %d environment variable(s)" % (len(guest_args), len(env))
+    if phase == "args":
+        return ("the board ran out of memory reading %s's %s%s: its heap is %s bytes; pass fewer or shorter ones"
+                % (name, nargs, what, heap))
+    return ("the board ran out of memory running %s%s: its heap is %s bytes, %s free when the program started "
+            "(its %s took %s bytes)%s" % (name, what, heap, free, nargs, cost, asks))
+
+
 def _quiet_stdout():
     """After a closed pipe: nothing more goes to stdout (not even Python's flush at exit)."""
     try:
@@ -409,7 +425,8 @@ def cmd_ls(args):
         if st is None:
             raise CliError("no such file or directory on the board: %s" % path)
         if st[0]:
-            entries = d.listdir(path)
+            # a push's temporary file (an interrupted one's, until the next push removes it) is not shown
+            entries = [e for e in d.listdir(path) if not e[0].endswith((TMP_SUFFIX, TMP_SUFFIX + ".z"))]
         else:
             entries = [(path.rsplit("/", 1)[-1], False, st[1])]
     if args.json:
@@ -425,6 +442,10 @@ def cmd_get(args):
     local = args.local or os.path.basename(src.rstrip("/"))
     if os.path.isdir(local):
         local = os.path.join(local, os.path.basename(src))
+    folder = os.path.dirname(os.path.abspath(local))
+    if local != "-" and not os.path.isdir(folder):
+        raise CliError("cannot write %s: there is no folder %s here; create it first (mkdir -p %s)"
+                       % (local, folder, folder), 2)
     with _open(args) as d:
         prog = Progress("get %s" % src)
         try:
@@ -436,10 +457,17 @@ def cmd_get(args):
     if local == "-":
         sys.stdout.buffer.write(data)
         return 0
-    tmp = local + ".mpwasi-part"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, local)
+    tmp = local + TMP_SUFFIX
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, local)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CliError("cannot write %s: %s" % (local, e.strerror or e))
     print("%s -> %s (%d bytes)" % (src, local, len(data)))
     return 0
 
@@ -448,6 +476,9 @@ def cmd_rm(args):
     with _open(args) as d:
         for p in args.paths:
             p = p[1:] if p.startswith(":") else p
+            if p.strip("/") == "":
+                raise CliError("will not remove / (the whole flash, the engine in %s too): remove what is in it "
+                               "by name (mpwasi ls /)" % ENGINE_DIR, 2)
             try:
                 d.remove(p, recursive=args.recursive)
             except DeviceError as e:
@@ -762,7 +793,7 @@ def build_parser():
     p.add_argument("--flash", help="flash image file (default: in the data folder)")
     p.add_argument("--daemon", action="store_true", help="run it in the background and return")
     p.add_argument("--stop", action="store_true", help="stop the background one")
-    p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without serial traffic")
+    p.add_argument("--idle-timeout", type=float, help="stop after this many seconds without serial traffic or a program running")
     p.add_argument("--native-float", action="store_true",
                    help="let the engine use the unix port's double floats instead of the profile's softfloat path")
     p.set_defaults(func=cmd_sim)
@@ -808,7 +839,7 @@ def main(argv=None):
         _err("mpwasi: %s" % e)
         return e.code
     except BoardExecError as e:
-        _err("mpwasi: %s\n%s" % (e, e.board_traceback.rstrip().replace("\r\n", "\n")))
+        _err("mpwasi: %s; try again, or reset the board (mpwasi repl, then Ctrl-D)" % e)
         return 1
     except (DeviceError, profiles.ProfileError) as e:
         _err("mpwasi: %s" % e)

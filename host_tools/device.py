@@ -132,6 +132,9 @@ class Device:
         self.port = port
         self.profile = profile
         self.virtual = virtual
+        if port.startswith("/") and not os.path.exists(port):
+            raise DeviceError("the serial port %s does not exist: check its name (mpwasi boards lists the "
+                              "boards found), or leave out --port" % port)
         try:
             self.transport = SerialTransport(port, baudrate=115200, wait=0, timeout=5)
         except TransportError as e:
@@ -268,7 +271,9 @@ class Device:
         (``compress=False`` turns that off). ``self.last_push`` says what was sent."""
         self._ensure_helpers()
         digest = hashlib.sha256(data).hexdigest()
+        tmp = dest + TMP_SUFFIX
         if check_existing and self.eval("_mh(%s)" % _q(dest)) == digest:
+            self.exec("_mrm(%s)\n_mrm(%s)" % (_q(tmp), _q(tmp + ".z")))   # what an interrupted push left
             self.last_push = {"result": "unchanged", "sent": 0, "compressed": False}
             return "unchanged"
         payload = data
@@ -279,21 +284,29 @@ class Device:
                 payload = packed
         compressed = payload is not data
         parent = dest.rsplit("/", 1)[0]
-        tmp = dest + TMP_SUFFIX
         target = tmp + ".z" if compressed else tmp
         self.exec("_mkd(%s)\n_mrm(%s)\n_mrm(%s)\n_mf = open(%s, 'wb')\n_mw = _mf.write\n_md = binascii.a2b_base64"
                   % (_q(parent), _q(tmp), _q(tmp + ".z"), _q(target)))
         step = self.chunk_size()
         if progress:
             progress(0, len(data))
-        for i in range(0, len(payload), step):
-            chunk = base64.b64encode(payload[i:i + step])
-            self.exec(b"_mw(_md(b'" + chunk + b"'))")
-            if progress:
-                progress(min(len(data), (i + step) * len(data) // len(payload)), len(data))
-        self.exec("_mf.close()\ndel _mf, _mw, _md")
-        if compressed:
-            self.exec("_munz(%s, %s)" % (_q(target), _q(tmp)))
+        try:
+            for i in range(0, len(payload), step):
+                chunk = base64.b64encode(payload[i:i + step])
+                self.exec(b"_mw(_md(b'" + chunk + b"'))")
+                if progress:
+                    progress(min(len(data), (i + step) * len(data) // len(payload)), len(data))
+            self.exec("_mf.close()\ndel _mf, _mw, _md")
+            if compressed:
+                self.exec("_munz(%s, %s)" % (_q(target), _q(tmp)))
+        except BoardExecError as e:
+            # nothing half-written stays behind (it would still take flash)
+            self.exec("try:\n _mf.close()\nexcept Exception:\n pass\n_mrm(%s)\n_mrm(%s)" % (_q(tmp), _q(tmp + ".z")))
+            if "ENOSPC" in e.board_traceback or "Errno 28" in e.board_traceback or "OSError: 28" in e.board_traceback:
+                free = self.free_bytes()
+                raise DeviceError("the board's flash is full: %s (%d bytes) does not fit in the %s bytes free; "
+                                  "make room with mpwasi rm" % (dest, len(data), "?" if free is None else free)) from None
+            raise
         got = self.eval("_mh(%s)" % _q(tmp))
         if got != digest:
             self.exec("_mrm(%s)" % _q(tmp))
@@ -314,13 +327,23 @@ class Device:
             data = f.read()
         return self.put_bytes(data, dest, progress=progress)
 
+    def free_bytes(self, path="/"):
+        """Free bytes in the board's filesystem holding ``path``, or None if it cannot say."""
+        try:
+            v = self.eval("__import__('os').statvfs(%s)" % _q(path))
+            return v[0] * v[3]
+        except (DeviceError, TypeError, IndexError):
+            return None
+
     def get(self, path, progress=None):
         """The bytes of a file on the board (base64 chunks, hash-checked)."""
-        self._ensure_helpers()
-        try:
-            size = self.eval("os.stat(%s)[6]" % _q(path))
-        except BoardExecError:
-            raise DeviceError("no such file on the board: %s" % path) from None
+        st = self.stat(path)
+        if st is None:
+            raise DeviceError("no such file on the board: %s" % path)
+        if st[0]:
+            raise DeviceError("%s is a directory on the board; get copies one file (list it with mpwasi ls %s)"
+                              % (path, path))
+        size = st[1]
         step = self.chunk_size()
         self.exec("_mf = open(%s, 'rb')" % _q(path))
         data = bytearray()

@@ -35,7 +35,8 @@ end the interpreter, which the supervisor restarts), so ``mpremote mount`` is no
 
 Lifetime: ``mpwasi sim`` serves in the foreground until Ctrl-C; ``mpwasi sim --daemon`` (and every
 other ``mpwasi`` command that falls back to the virtual board) starts a background one that is reused
-by later commands and stops after ``idle_timeout`` seconds without serial traffic; ``mpwasi sim --stop``
+by later commands and stops after ``idle_timeout`` seconds without serial traffic and with no code
+running (a program that runs for long without printing keeps it up); ``mpwasi sim --stop``
 stops it.  The state of each running one is a JSON file in the data folder.
 """
 
@@ -408,6 +409,8 @@ class VirtualBoard:
             if self.holding and time.monotonic() >= self.held_deadline:
                 self._release_held()
             self._flush_pipes()
+            if self.state == "R":
+                self.last_activity = time.monotonic()   # a program running, silent or not, is activity
             if self.idle_timeout and time.monotonic() - self.last_activity > self.idle_timeout:
                 break
         self.close()

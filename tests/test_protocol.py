@@ -97,8 +97,8 @@ def test_runner_passes_a_thousand_arguments_as_one_constant():
     run, path, args, env, dirs = seen[0]
     import mpwasi
     assert run is mpwasi.run
-    assert path == "/apps/a.wasm" and args == ["arg%d" % i for i in range(1000)]
-    assert env == ["K=V"] and dirs == [("/d", "/g")]
+    assert path == "/apps/a.wasm" and args.split("\0")[1:] == ["arg%d" % i for i in range(1000)]
+    assert env.split("\0")[1:] == ["K=V"] and dirs == [("/d", "/g")]
 
 
 BOARD_SIDE = r"""

@@ -128,6 +128,9 @@ def test_killed_push_leaves_old_file_intact(sim, tmp_path):
         assert "k.bin" + TMP_SUFFIX in names                      # the partial data is elsewhere
         part = d.stat("/apps/k.bin" + TMP_SUFFIX)
         assert part is not None and part[1] < len(new.read_bytes())   # never the whole new file
+    # ls does not show it (though it takes flash)
+    r = mpwasi(sim, "ls", "--port", sim.port, "/apps")
+    assert r.returncode == 0 and " k.bin\n" in r.stdout and TMP_SUFFIX not in r.stdout
     # the next push cleans up and completes
     r = mpwasi(sim, "push", "--port", sim.port, str(new), ":/apps/k.bin")
     assert r.returncode == 0, r.stderr
@@ -153,3 +156,18 @@ def test_ls_get_rm_commands(sim, tmp_path):
     assert r.returncode == 1 and "no such file" in r.stderr
     r = mpwasi(sim, "get", "--port", sim.port, "/data/g.txt", str(out))
     assert r.returncode == 1 and "no such file" in r.stderr
+
+
+def test_a_leftover_of_an_interrupted_push_goes_with_the_next_push_even_of_the_same_file(sim, tmp_path):
+    f = tmp_path / "same.bin"
+    f.write_bytes(os.urandom(5000))
+    assert mpwasi(sim, "push", "--port", sim.port, str(f), ":/apps/same.bin").returncode == 0
+    with Device(sim.port) as d:      # what a push of it killed half-way leaves (as above)
+        d.put_bytes(b"half of it", "/apps/same.bin" + TMP_SUFFIX)
+        d.put_bytes(b"half of it", "/apps/same.bin" + TMP_SUFFIX + ".z")
+    r = mpwasi(sim, "ls", "--port", sim.port, "/apps", "--json")
+    assert [e["name"] for e in json.loads(r.stdout) if "same" in e["name"]] == ["same.bin"]
+    r = mpwasi(sim, "push", "--port", sim.port, str(f), ":/apps/same.bin")
+    assert r.returncode == 0 and "unchanged" in r.stdout, r.stderr
+    with Device(sim.port) as d:
+        assert d.stat("/apps/same.bin" + TMP_SUFFIX) is None and d.stat("/apps/same.bin" + TMP_SUFFIX + ".z") is None

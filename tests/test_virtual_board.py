@@ -237,3 +237,13 @@ def test_idle_timeout_stops_the_board(tmp_path):
         assert vb.running_boards() == [] or all(b["port"] != s.port for b in vb.running_boards())
     finally:
         s.stop()
+
+
+def test_idle_timeout_does_not_stop_a_program_that_runs_without_printing(tmp_path):
+    from host_tools.device import Device
+    with SimProcess("rpi_pico", data_dir=tmp_path, extra=["--idle-timeout", "1"]) as s:
+        with Device(s.port, virtual=True) as d:
+            out = d.exec("import time\ntime.sleep(3)\nprint('still here')", timeout=20)
+            assert out == b"still here\r\n"
+            assert s.proc.poll() is None
+        assert s.proc.wait(60) == 0           # and it stops once nothing runs

@@ -57,8 +57,13 @@ try:
     from mpwasi.protocol import run_program as _mrp
 except ImportError as e:
     sys.stdout.write(%(error)r + 'noengine:' + str(e) + %(esc)r + %(exit)r + '1' + %(esc)r)
+except MemoryError as e:
+    e = str(e)
+    gc.collect()
+    sys.stdout.write(%(error)r + 'memory:engine %%%%d %%%%d 0 %%%%s' %%%% (gc.mem_alloc() + gc.mem_free(), gc.mem_free(), e)
+                     + %(esc)r + %(exit)r + '137' + %(esc)r)
 else:
-    _mrp(mpwasi.run, %%(path)r, %%(args)r.split('\\x00')[1:], %%(env)r.split('\\x00')[1:], %%(dirs)r%%(hw)s)
+    _mrp(mpwasi.run, %%(path)r, %%(args)r, %%(env)r, %%(dirs)r%%(hw)s)
     del _mrp
 """ % {"start": START_MARK, "error": ERROR_MARK, "esc": ESC, "exit": EXIT_MARK}
 
@@ -74,7 +79,7 @@ sys.stdout.write(%(exit)r + str(_mst if isinstance(_mst, int) else 0) + %(esc)r)
 
 def _fill(template, path, args, env, dirs, hw):
     # the arguments and the environment as one string each (NUL before each item): 1,000 arguments
-    # are one constant for the board to compile, not a list display of 1,000
+    # are one constant for the board to compile, not a list display of 1,000; split on the board
     # the `wiring` keywords given (none: the snippet of a plain run); loops=0 is one
     extra = "".join([", %s=%r" % (k, hw[k]) for k in sorted(hw or {})
                      if hw[k] is not None and hw[k] is not False and hw[k] != []])
@@ -185,32 +190,48 @@ def report(raw, kind, message):
     raw.write((ERROR_MARK + kind + ":" + message + ESC).encode())
 
 
-def run_program(run, path, args=(), env=None, dirs=None, **hw):
+def run_program(run, path, args="", env="", dirs=None, **hw):
     """On the board: `run` (mpwasi.run) the WASI module at `path` with its streams on the console
     (see above), hw its `wiring` keywords (pins, loops, ...); the last thing written is EXIT_MARK
-    with its exit status."""
+    with its exit status. args, env: lists, or strings with a NUL before each item (as RUNNER
+    sends them)."""
     import sys
     import gc
     raw = getattr(sys.stdout, "buffer", sys.stdout)
-    out = Output(raw)
-    err = Output(raw, True)
-    inp = Input(getattr(sys.stdin, "buffer", sys.stdin), raw)
     status = 1
+    phase = "args"
+    cost = free = 0
     try:
+        gc.collect()
+        free = gc.mem_free()
+        if isinstance(args, str):
+            args = args.split("\0")[1:]
+        if isinstance(env, str):
+            env = env.split("\0")[1:]
+        out = Output(raw)
+        err = Output(raw, True)
+        inp = Input(getattr(sys.stdin, "buffer", sys.stdin), raw)
+        gc.collect()
+        cost = free - gc.mem_free()
+        phase = "run"
         status = run(path, args, env, dirs, stdin=inp, stdout=out, stderr=err, **hw)
         if not isinstance(status, int):
             status = 0
     except KeyboardInterrupt:
         report(raw, "interrupted", "the program was stopped by Ctrl-C")
         status = 130
-    except MemoryError as e:
-        e = str(e)
-        gc.collect()
-        report(raw, "memory", "%d %d %s" % (gc.mem_alloc() + gc.mem_free(), gc.mem_free(), e))
-        status = 137
     except Exception as e:  # a module that does not decode, validate or link, a preopen missing...
-        report(raw, type(e).__name__, e)
-        status = 1
+        if not isinstance(e, MemoryError) and "memory" not in str(e):
+            report(raw, type(e).__name__, e)
+            raw.write((EXIT_MARK + "1" + ESC).encode())
+            return 1
+        # (the engine's "module too large for the available memory" is running short too)
+        e = str(e) if isinstance(e, MemoryError) else "%s: %s" % (type(e).__name__, e)
+        args = env = None
+        gc.collect()
+        # where it ran out, the heap, what was free when the program started, what its arguments took
+        report(raw, "memory", "%s %d %d %d %s" % (phase, gc.mem_alloc() + gc.mem_free(), free - cost, cost, e))
+        status = 137
     raw.write((EXIT_MARK + str(status) + ESC).encode())
     return status
 
