@@ -92,8 +92,11 @@ def parse_int(text):
         raise DebugError("not a number: %s" % text)
 
 def format_value(t, bits):
-    """A typed value as text: i32/i64 signed (with hex when it helps), floats, references."""
+    """A typed value as text: i32/i64 signed (with hex when it helps), floats, references.
+    (An i32 may be signed, as the interpreter's operand stack holds it, or its bit pattern.)"""
     if t == I32 or t == I64:
+        if t == I32:
+            bits &= 0xFFFFFFFF
         v = from_bits(t, bits)
         if -10 < v < 10:
             return "%d" % v

@@ -16,6 +16,7 @@ from . import disasm
 from .binary import I32, I64, F32, F64, TYPE_NAMES
 from .errors import Trap, Exit, WasmError
 from .runtime import Function, to_bits
+from . import interp
 from .debug_engine import (DebugEngine, DebugError, Breakpoint, Quit, SLICE,  # noqa: F401
                            TRAP_STATUS, fname, parse_int, format_value, format_untyped)
 from .protocol import DEBUG_PROMPT, DEBUG_MARK
@@ -438,7 +439,9 @@ class Debugger(DebugEngine):
         types = self.local_types(f)
         if not 0 <= n < len(types):
             raise DebugError("%s has locals 0..%d" % (fname(f), len(types) - 1))
-        self.state[4][fp + n] = self._parse_value(types[n], rest[2])
+        v = self._parse_value(types[n], rest[2])
+        # (the interpreter's i32 values are signed)
+        self.state[4][fp + n] = interp.s32(v) if types[n] == I32 else v
         return "l%d = %s" % (n, format_value(types[n], self.state[4][fp + n])), None
 
     def cmd_disasm(self, rest):

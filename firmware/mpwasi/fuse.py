@@ -5,7 +5,7 @@ stack. For a validated module this pass writes a copy of the module's bytes in w
 straight-line sequences become one instruction of the interpreter's own (opcodes 0xC5-0xCF and
 0xD3-0xFB, which wasm 2.0 leaves unused), e.g.
 
-    local.get x; i32.const k; i32.add; local.set z    ->  z = (x + k) & M32, one dispatch
+    local.get x; i32.const k; i32.add; local.set z    ->  z = x + k (wrapped), one dispatch
 
 Every fused instruction starts where its sequence started and ends where it ended, so every
 offset (branch targets in the side table, function starts and ends) means the same in the copy
@@ -62,7 +62,7 @@ x < k + 1), which shortens the interpreter's chain of comparisons.
 The pass costs one copy of the module's bytes; `runtime` decides whether there is room for it.
 """
 
-from .interp import uleb, sleb
+from .interp import uleb, sleb, s32
 
 SKIP = 0xD3
 NOP = 0xD7
@@ -124,8 +124,8 @@ def _binop(op):
 
 def _const_value(code, op, pc):
     # the bits of a CONST instruction's immediate at pc
-    if op == 0x41:
-        return sleb(code, pc, 32)[0]
+    if op == 0x41:  # (the interpreter's i32 values are signed)
+        return s32(sleb(code, pc, 32)[0])
     if op == 0x42:
         return sleb(code, pc, 64)[0]
     if op == 0x43:
@@ -136,10 +136,10 @@ def _const_value(code, op, pc):
     return v
 
 
-# i32 comparisons with a constant k, as the strict comparison they equal: op -> (new op, step
-# of k, k for which there is none)
-_STRICT = {0x4D: (0x49, 1, 0xFFFFFFFF), 0x4C: (0x48, 1, 0x7FFFFFFF),
-           0x4F: (0x4B, -1, 0), 0x4E: (0x4A, -1, 0x80000000)}
+# i32 comparisons with a constant k (signed), as the strict comparison they equal: op -> (new
+# op, step of k, k for which there is none)
+_STRICT = {0x4D: (0x49, 1, -1), 0x4C: (0x48, 1, 0x7FFFFFFF),
+           0x4F: (0x4B, -1, 0), 0x4E: (0x4A, -1, -0x80000000)}
 
 
 def fuse_body(data, out, start, end, consts):
@@ -233,7 +233,7 @@ def _fuse_body(code, out, pc, end, consts, index):
             elif pc - p == 2 and code[p + 1] < 0x80 and op in _SINGLE:
                 out[p] = _SINGLE[op]  # one instruction, its immediate as a byte
                 if op == 0x41:
-                    k = _const(consts, index, sleb(code, p + 1, 32)[0])
+                    k = _const(consts, index, s32(sleb(code, p + 1, 32)[0]))
                     if k < 0:
                         out[p] = op
                     else:
@@ -451,7 +451,7 @@ _SINGLE = {0x0D: 0xF6, 0x21: 0xF8, 0x22: 0xF9, 0x41: 0xFA, 0x0C: 0xFB}
 def _strict(op, k):
     t = _STRICT.get(op)
     if t is not None and k != t[2]:
-        return t[0], (k + t[1]) & 0xFFFFFFFF
+        return t[0], s32((k + t[1]) & 0xFFFFFFFF)
     return op, k
 
 

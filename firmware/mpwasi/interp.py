@@ -19,6 +19,40 @@ UN = numeric.UN
 BIN = numeric.BIN
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def _small_max():
+    # the largest small int of the host: on a 32-bit MicroPython small ints are 31-bit, and an
+    # int past 2^30 is a heap object (each operation on it allocates)
+    try:
+        import sys
+        return 0x7FFFFFFF if sys.maxsize > 0x7FFFFFFF else 0x3FFFFFFF
+    except (ImportError, AttributeError):
+        return 0x3FFFFFFF
+
+
+# i32 values on the operand stack (and in the constant pool) are signed, in [-2^31, 2^31): a
+# small negative value stays a small int on a 32-bit board. An i32 result is wrapped only when it
+# leaves [LO, HI] (the host's small ints, at most the i32 range; the wrap is exact either way).
+# Everything else is a bit pattern (i64 and floats: unsigned), and so is every value the
+# interpreter hands out or takes in: results, arguments, host calls, globals.
+HI = _small_max()
+LO = -HI - 1
+
+
+def s32(v):
+    """The signed i32 of the bit pattern v."""
+    return v - 0x100000000 if v > 0x7FFFFFFF else v
+
+
+def u32(v):
+    """The bit pattern of the signed i32 v."""
+    return v + 0x100000000 if v < 0 else v
+
+
+def w32(v):
+    """Any int wrapped to a signed i32."""
+    return ((v + 0x80000000) & M32) - 0x80000000
 UNLIMITED = 1 << 28
 # fuel is handed out in slices of at most SLICE; when a slice runs out the debugger (if any)
 # gets a "tick" at a clean instruction boundary, which is how Ctrl-C reaches its prompt
@@ -124,19 +158,83 @@ def _oob():
 
 
 # loads 0x28-0x35: (bytes, sign bit of the loaded value or 0, mask of the result)
-_LOADS = ((4, 0, 0), (8, 0, 0), (4, 0, 0), (8, 0, 0), (1, 0x80, M32), (1, 0, 0),
-          (2, 0x8000, M32), (2, 0, 0), (1, 0x80, M64), (1, 0, 0), (2, 0x8000, M64), (2, 0, 0),
+# (i32 results signed: mask 0)
+_LOADS = ((4, 0x80000000, 0), (8, 0, 0), (4, 0, 0), (8, 0, 0), (1, 0x80, 0), (1, 0, 0),
+          (2, 0x8000, 0), (2, 0, 0), (1, 0x80, M64), (1, 0, 0), (2, 0x8000, M64), (2, 0, 0),
           (4, 0x80000000, M64), (4, 0, 0))
 
 
 def _load(op, data, ea):
+    # ea >= 0 (the caller checks the address)
     n, sign, mask = _LOADS[op - 0x28]
     if ea + n > len(data):
         raise _oob()
     v = int.from_bytes(data[ea:ea + n], "little")
     if v & sign:
-        v = (v - (sign << 1)) & mask
+        v -= sign << 1
+        if mask:
+            v &= mask
     return v
+
+
+def _i32_tables():
+    # the binary and unary operation tables with signed i32 operands and results (the i32
+    # entries of numeric's tables take and give bit patterns); the rest are numeric's entries,
+    # copied again when the float operations change (numeric.force_softfloat)
+    b = list(BIN)
+    u = list(UN)
+
+    def bits2(f):
+        return lambda x, y: s32(f(u32(x), u32(y)))
+
+    for op in range(0x46, 0x50):  # comparisons: 0 or 1
+        b[op] = (lambda f: lambda x, y: f(u32(x), u32(y)))(BIN[op])
+    for op in range(0x6A, 0x79):
+        b[op] = bits2(BIN[op])
+    b[0x6D] = _div_s
+    b[0x6F] = _rem_s
+    b[0x75] = lambda x, y: x >> (y & 31)
+
+    def un(op, arg, res):
+        # op's entry looked up when called (softfloat may replace it)
+        if arg and res:
+            return lambda v: s32(UN[op](u32(v)))
+        if arg:
+            return lambda v: UN[op](u32(v))
+        return lambda v: s32(UN[op](v))
+
+    for op in (0x67, 0x68, 0x69, 0xC0, 0xC1):
+        u[op] = un(op, 1, 1)
+    for op in (0xB2, 0xB3, 0xB7, 0xB8, 0xBE):
+        u[op] = un(op, 1, 0)
+    for op in (0xA8, 0xA9, 0xAA, 0xAB, 0xBC, 0xE0, 0xE1, 0xE2, 0xE3):
+        u[op] = un(op, 0, 1)
+    u[0x45] = lambda v: 0 if v else 1
+    u[0xA7] = lambda v: v if v <= HI else s32(v & M32)  # i32.wrap_i64
+    u[0xAC] = lambda v: v + 0x10000000000000000 if v < 0 else v  # i64.extend_i32_s
+    u[0xAD] = u32  # i64.extend_i32_u
+    _TABLES[0] = b
+    _TABLES[1] = u
+    _TABLES[2] = numeric.SOFT
+
+
+def _div_s(a, b):
+    if b == 0:
+        raise Trap("integer divide by zero")
+    if a == -0x80000000 and b == -1:
+        raise Trap("integer overflow")
+    q = abs(a) // abs(b)
+    return -q if (a < 0) != (b < 0) else q
+
+
+def _rem_s(a, b):
+    if b == 0:
+        raise Trap("integer divide by zero")
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+_TABLES = [None, None, None]
 
 
 class Budget:
@@ -157,6 +255,10 @@ def host_call(f, s, budget=None, nfr=0):
     if n:
         args = s[len(s) - n:]
         del s[len(s) - n:]
+        ps = f.ftype[0]
+        for i in range(n):  # i32 arguments as bit patterns
+            if ps[i] == 0x7F and args[i] < 0:
+                args[i] += 0x100000000
     else:
         args = []
     try:
@@ -171,18 +273,34 @@ def host_call(f, s, budget=None, nfr=0):
     except Exception as e:
         raise Trap("host function %s failed: %s: %s" % (f.name or f.idx, type(e).__name__, e))
     if res:
-        s.extend(res)
+        rs = f.ftype[1]
+        for i in range(len(rs)):
+            if rs[i] == 0x7F:
+                v = res[i]
+                if v > 0x7FFFFFFF:
+                    v -= 0x100000000
+                s.append(v)
+            else:
+                s.append(res[i])
 
 
 def execute(func, args, limits=None, budget=None):
     """Run wasm Function `func` with bit-pattern args; return the list of result bits."""
     s = list(args)
+    ps = func.ftype[0]
+    for i in range(len(s)):
+        if ps[i] == 0x7F and s[i] > 0x7FFFFFFF:
+            s[i] -= 0x100000000
     fr = []
     if budget is None:
         budget = Budget(limits)
     try:
         r = _run(func, s, fr, budget)
         _last[0] = None
+        rs = func.ftype[1]
+        for i in range(len(rs)):
+            if rs[i] == 0x7F and r[i] < 0:
+                r[i] += 0x100000000
         return r
     except Trap as t:
         fn, pc = _take_last()
@@ -253,6 +371,12 @@ def _run(fn, s, fr, budget):
         fuel_left -= fuel
     K = inst.consts
     FK = _FK
+    if _TABLES[2] is not numeric.SOFT:
+        _i32_tables()
+    IB = _TABLES[0]
+    IU = _TABLES[1]
+    hi = HI
+    lo = LO
     # f64 arithmetic inline through one 8-byte buffer seen as an int and a float (where the
     # host has doubles and memoryview.cast: CPython); else through the numeric tables
     FQ = FD = None
@@ -304,22 +428,31 @@ def _run(fn, s, fr, budget):
                     else:  # a load as the second operand
                         lop = code[pc + 1]
                         if op == 0xCB:
-                            ea = s[fp + code[pc + 2]] + K[code[pc + 3]]
+                            a = s[fp + code[pc + 2]]
+                            ea = a + K[code[pc + 3]]
                             pc += code[pc + 4]
                         elif op == 0xCD:  # (then a store: the sink reads it from pc)
-                            ea = s[fp + code[pc + 2]] + K[code[pc + 3]]
+                            a = s[fp + code[pc + 2]]
+                            ea = a + K[code[pc + 3]]
                             pc += 3
                         else:
-                            ea = pop() + K[code[pc + 2]]
+                            a = pop()
+                            ea = a + K[code[pc + 2]]
                             if op == 0xC9:
                                 pc += 3
                             else:
                                 pc += code[pc + 3]
-                        if lop == 0x2B or lop == 0x29:
+                        if a < 0:  # an address >= 2^31: past any memory
+                            raise _oob()
+                        if lop == 0x28:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            b = unpack_from("<i", data, ea)[0]
+                        elif lop == 0x2B or lop == 0x29:
                             if ea + 8 > len(data):
                                 raise _oob()
                             b = unpack_from("<Q", data, ea)[0]
-                        elif lop == 0x28 or lop == 0x2A:
+                        elif lop == 0x2A:
                             if ea + 4 > len(data):
                                 raise _oob()
                             b = unpack_from("<I", data, ea)[0]
@@ -332,28 +465,42 @@ def _run(fn, s, fr, budget):
                         a = pop()
                         q = 4 if op == 0xCD else 0
                     if bop == 0x6A:
-                        r = (a + b) & M32
-                    elif bop < 0x50:
+                        r = a + b
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
+                    elif bop < 0x50:  # (unsigned: operands of different signs swap the order)
                         if bop == 0x49:
-                            r = 1 if a < b else 0
+                            if (a ^ b) < 0:
+                                r = 1 if a > b else 0
+                            else:
+                                r = 1 if a < b else 0
                         elif bop == 0x48:
-                            r = 1 if (a ^ 0x80000000) < (b ^ 0x80000000) else 0
+                            r = 1 if a < b else 0
                         elif bop == 0x47:
                             r = 1 if a != b else 0
                         elif bop == 0x46:
                             r = 1 if a == b else 0
                         elif bop == 0x4B:
-                            r = 1 if a > b else 0
+                            if (a ^ b) < 0:
+                                r = 1 if a < b else 0
+                            else:
+                                r = 1 if a > b else 0
                         elif bop == 0x4A:
-                            r = 1 if (a ^ 0x80000000) > (b ^ 0x80000000) else 0
+                            r = 1 if a > b else 0
                         elif bop == 0x4D:
-                            r = 1 if a <= b else 0
+                            if (a ^ b) < 0:
+                                r = 1 if a >= b else 0
+                            else:
+                                r = 1 if a <= b else 0
                         elif bop == 0x4C:
-                            r = 1 if (a ^ 0x80000000) <= (b ^ 0x80000000) else 0
+                            r = 1 if a <= b else 0
                         elif bop == 0x4F:
-                            r = 1 if a >= b else 0
+                            if (a ^ b) < 0:
+                                r = 1 if a <= b else 0
+                            else:
+                                r = 1 if a >= b else 0
                         else:
-                            r = 1 if (a ^ 0x80000000) >= (b ^ 0x80000000) else 0
+                            r = 1 if a >= b else 0
                     elif bop < 0x6A or bop > 0x78:
                         if bop > 0x9F and bop < 0xA3 and FQ is not None:  # f64 add sub mul
                             FQ[0] = a
@@ -388,23 +535,34 @@ def _run(fn, s, fr, budget):
                             else:
                                 r = 1 if x != y else 0
                         else:
-                            r = BIN[bop](a, b)
+                            r = IB[bop](a, b)
                     elif bop == 0x71:
                         r = a & b
                     elif bop == 0x74:
-                        r = (a << (b & 31)) & M32
+                        r = a << (b & 31)
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
                     elif bop == 0x6B:
-                        r = (a - b) & M32
+                        r = a - b
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
                     elif bop == 0x76:
-                        r = a >> (b & 31)
+                        if a >= 0:
+                            r = a >> (b & 31)
+                        elif b & 31:
+                            r = (a + 0x100000000) >> (b & 31)
+                        else:
+                            r = a
                     elif bop == 0x6C:
-                        r = (a * b) & M32
+                        r = a * b
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
                     elif bop == 0x72:
                         r = a | b
                     elif bop == 0x73:
                         r = a ^ b
                     else:
-                        r = BIN[bop](a, b)
+                        r = IB[bop](a, b)
                     if q == 0:
                         push(r)
                     elif q == 1:  # local.set
@@ -428,16 +586,23 @@ def _run(fn, s, fr, budget):
                         pc += 2
                     else:  # a store
                         sop = code[pc + 1]
-                        ea = pop() + K[code[pc + 2]]
+                        a = pop()
+                        if a < 0:
+                            raise _oob()
+                        ea = a + K[code[pc + 2]]
                         if op == 0xC7:
                             pc += 3
                         else:
                             pc += code[pc + 3]
-                        if sop == 0x39 or sop == 0x37:
+                        if sop == 0x36:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            pack_into("<i", data, ea, r)
+                        elif sop == 0x39 or sop == 0x37:
                             if ea + 8 > len(data):
                                 raise _oob()
                             pack_into("<Q", data, ea, r)
-                        elif sop == 0x36 or sop == 0x38:
+                        elif sop == 0x38:
                             if ea + 4 > len(data):
                                 raise _oob()
                             pack_into("<I", data, ea, r)
@@ -446,23 +611,38 @@ def _run(fn, s, fr, budget):
                 elif k == 1:  # loads
                     lop = code[pc]
                     if op == 0xF2:
-                        ea = pop() + K[code[pc + 1]]
+                        a = pop()
+                        ea = a + K[code[pc + 1]]
                         pc += 2
                     elif op == 0xF0:
-                        ea = s[fp + code[pc + 1]] + K[code[pc + 2]]
+                        a = s[fp + code[pc + 1]]
+                        ea = a + K[code[pc + 2]]
                         pc += code[pc + 3]
                     elif op == 0xF5:
-                        ea = ((s[fp + code[pc + 1]] + K[code[pc + 2]]) & M32) + K[code[pc + 3]]
+                        a = s[fp + code[pc + 1]] + K[code[pc + 2]]
+                        if a < 0:  # (the i32.add wraps: an address >= 2^31, or a small one)
+                            a += 0x100000000
+                        ea = a + K[code[pc + 3]]
                         pc += code[pc + 4]
                     else:  # 0xCE / 0xCF: local.get x first
                         push(s[fp + code[pc + 1]])
                         if op == 0xCE:
-                            ea = s[fp + code[pc + 2]] + K[code[pc + 3]]
+                            a = s[fp + code[pc + 2]]
+                            ea = a + K[code[pc + 3]]
                             pc += code[pc + 4]
                         else:
-                            ea = ((s[fp + code[pc + 2]] + K[code[pc + 3]]) & M32) + K[code[pc + 4]]
+                            a = s[fp + code[pc + 2]] + K[code[pc + 3]]
+                            if a < 0:
+                                a += 0x100000000
+                            ea = a + K[code[pc + 4]]
                             pc += code[pc + 5]
-                    if lop == 0x28 or lop == 0x2A:
+                    if a < 0:  # an address >= 2^31: past any memory
+                        raise _oob()
+                    if lop == 0x28:
+                        if ea + 4 > len(data):
+                            raise _oob()
+                        push(unpack_from("<i", data, ea)[0])
+                    elif lop == 0x2A:
                         if ea + 4 > len(data):
                             raise _oob()
                         push(unpack_from("<I", data, ea)[0])
@@ -480,13 +660,21 @@ def _run(fn, s, fr, budget):
                     sop = code[pc]
                     if op == 0xF3:
                         v = pop()
-                        ea = pop() + K[code[pc + 1]]
+                        a = pop()
+                        ea = a + K[code[pc + 1]]
                         pc += 2
                     else:
                         v = K[code[pc + 1]]
-                        ea = pop() + K[code[pc + 2]]
+                        a = pop()
+                        ea = a + K[code[pc + 2]]
                         pc += 3
-                    if sop == 0x36 or sop == 0x38:
+                    if a < 0:
+                        raise _oob()
+                    if sop == 0x36:
+                        if ea + 4 > len(data):
+                            raise _oob()
+                        pack_into("<i", data, ea, v)
+                    elif sop == 0x38:
                         if ea + 4 > len(data):
                             raise _oob()
                         pack_into("<I", data, ea, v)
@@ -633,7 +821,10 @@ def _run(fn, s, fr, budget):
                     pass
                 elif op == 0xC5:  # CONST k; a load
                     lop = code[pc]
-                    ea = K[code[pc + 1]] + K[code[pc + 2]]
+                    a = K[code[pc + 1]]
+                    if a < 0:
+                        raise _oob()
+                    ea = a + K[code[pc + 2]]
                     pc += code[pc + 3]
                     if lop == 0x2B or lop == 0x29:
                         if ea + 8 > len(data):
@@ -658,7 +849,7 @@ def _run(fn, s, fr, budget):
                     if x & 0x80:
                         x, pc = uleb(code, pc - 1)
                     if x < 8:
-                        s[-1] = UN[0xE0 + x](s[-1])
+                        s[-1] = IU[0xE0 + x](s[-1])
                     else:
                         pc = _bulk(x, code, pc, s, inst)
                         if mem is not None:
@@ -681,7 +872,10 @@ def _run(fn, s, fr, budget):
                 if y == 0x41:  # local.get x; i32.const c; i32.add
                     c = code[pc + 1]
                     if c < 0x80 and code[pc + 2] == 0x6A:
-                        push((s[fp + x] + (c if c < 0x40 else c | 0xFFFFFF80)) & M32)
+                        r = s[fp + x] + (c if c < 0x40 else c - 0x80)
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
+                        push(r)
                         pc += 3
                         continue
                 elif y == 0x20:  # local.get x; local.get y
@@ -699,19 +893,22 @@ def _run(fn, s, fr, budget):
                         if x < 0x80:
                             if code[pc + 1] == 0x6A:  # i32.const c; i32.add
                                 pc += 2
-                                s[-1] = (s[-1] + (x if x < 0x40 else x | 0xFFFFFF80)) & M32
+                                r = s[-1] + (x if x < 0x40 else x - 0x80)
+                                if r > hi or r < lo:
+                                    r = ((r + 0x80000000) & M32) - 0x80000000
+                                s[-1] = r
                             else:
                                 pc += 1
-                                push(x if x < 0x40 else x | 0xFFFFFF80)
+                                push(x if x < 0x40 else x - 0x80)
                         else:
                             y = code[pc + 1]
                             if y < 0x80:
                                 pc += 2
                                 x = (x & 0x7F) | (y << 7)
-                                push(x if x < 0x2000 else x | 0xFFFFC000)
+                                push(x if x < 0x2000 else x - 0x4000)
                             else:
                                 x, pc = sleb(code, pc, 32)
-                                push(x)
+                                push(x - 0x100000000 if x > 0x7FFFFFFF else x)
                     elif op == 0x21:  # local.set
                         x = code[pc]
                         pc += 1
@@ -730,11 +927,14 @@ def _run(fn, s, fr, budget):
                             pc += 2
                         else:
                             off, pc = memarg(code, pc)
-                        ea = s[-1] + off
+                        a = s[-1]
+                        if a < 0:  # an address >= 2^31: past any memory
+                            raise _oob()
+                        ea = a + off
                         if op == 0x28:
                             if ea + 4 > len(data):
                                 raise _oob()
-                            s[-1] = unpack_from("<I", data, ea)[0]
+                            s[-1] = unpack_from("<i", data, ea)[0]
                         elif op == 0x29:
                             if ea + 8 > len(data):
                                 raise _oob()
@@ -747,7 +947,7 @@ def _run(fn, s, fr, budget):
                             if ea >= len(data):
                                 raise _oob()
                             v = data[ea]
-                            s[-1] = v | 0xFFFFFF00 if v & 0x80 else v
+                            s[-1] = v - 0x100 if v & 0x80 else v
                         elif op == 0x2A:
                             if ea + 4 > len(data):
                                 raise _oob()
@@ -763,8 +963,8 @@ def _run(fn, s, fr, budget):
                         elif op == 0x2E:
                             if ea + 2 > len(data):
                                 raise _oob()
-                            v = unpack_from("<H", data, ea)[0]
-                            s[-1] = v | 0xFFFF0000 if v & 0x8000 else v
+                            v = unpack_from("<h", data, ea)[0]
+                            s[-1] = v
                         elif op == 0x31:
                             if ea >= len(data):
                                 raise _oob()
@@ -799,8 +999,15 @@ def _run(fn, s, fr, budget):
                         else:
                             off, pc = memarg(code, pc)
                         v = pop()
-                        ea = pop() + off
-                        if op == 0x36 or op == 0x38:
+                        a = pop()
+                        if a < 0:
+                            raise _oob()
+                        ea = a + off
+                        if op == 0x36:
+                            if ea + 4 > len(data):
+                                raise _oob()
+                            pack_into("<i", data, ea, v)
+                        elif op == 0x38:
                             if ea + 4 > len(data):
                                 raise _oob()
                             pack_into("<I", data, ea, v)
@@ -825,13 +1032,21 @@ def _run(fn, s, fr, budget):
                         pc += 1
                         if x & 0x80:
                             x, pc = uleb(code, pc - 1)
-                        push(globs[x].bits)
+                        g = globs[x]
+                        v = g.bits
+                        if g.valtype == 0x7F and v > 0x7FFFFFFF:
+                            v -= 0x100000000
+                        push(v)
                     elif op == 0x24:  # global.set
                         x = code[pc]
                         pc += 1
                         if x & 0x80:
                             x, pc = uleb(code, pc - 1)
-                        globs[x].bits = pop()
+                        g = globs[x]
+                        v = pop()
+                        if g.valtype == 0x7F and v < 0:
+                            v += 0x100000000
+                        g.bits = v
                     elif op == 0x42:  # i64.const
                         x, pc = sleb(code, pc, 64)
                         push(x)
@@ -846,13 +1061,13 @@ def _run(fn, s, fr, budget):
                         push(mem.pages)
                     elif op == 0x40:  # memory.grow
                         pc += 1
-                        s[-1] = mem.grow(s[-1]) & M32
+                        s[-1] = mem.grow(u32(s[-1]))
                         data = mem.data
                     elif op == 0x25:  # table.get
                         x, pc = uleb(code, pc)
                         t = inst.tables[x].elems
                         i = s[-1]
-                        if i >= len(t):
+                        if i < 0 or i >= len(t):
                             raise Trap("out of bounds table access")
                         s[-1] = t[i]
                     elif op == 0x26:  # table.set
@@ -860,7 +1075,7 @@ def _run(fn, s, fr, budget):
                         t = inst.tables[x].elems
                         v = pop()
                         i = pop()
-                        if i >= len(t):
+                        if i < 0 or i >= len(t):
                             raise Trap("out of bounds table access")
                         t[i] = v
                     else:
@@ -919,7 +1134,7 @@ def _run(fn, s, fr, budget):
                         t, pc = uleb(code, pc)
                         tab = inst.tables[t].elems
                         i = pop()
-                        if i >= len(tab):
+                        if i < 0 or i >= len(tab):
                             raise Trap("undefined element")
                         f = tab[i]
                         if f is None:
@@ -1023,7 +1238,7 @@ def _run(fn, s, fr, budget):
                     if n & 0x80:
                         n, pc = uleb(code, pc - 1)
                     i = pop()
-                    if i > n:
+                    if i > n or i < 0:
                         i = n
                     # the label's depth, from the code; its entry follows the header at stp
                     if side[stp + 1]:
@@ -1056,23 +1271,39 @@ def _run(fn, s, fr, budget):
                 if op >= 0x6A and op <= 0x78:  # i32 binary
                     b = pop()
                     if op == 0x6A:  # i32.add
-                        s[-1] = (s[-1] + b) & M32
+                        r = s[-1] + b
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
+                        s[-1] = r
                     elif op == 0x6B:  # i32.sub
-                        s[-1] = (s[-1] - b) & M32
+                        r = s[-1] - b
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
+                        s[-1] = r
                     elif op == 0x71:  # i32.and
                         s[-1] &= b
                     elif op == 0x74:  # i32.shl
-                        s[-1] = (s[-1] << (b & 31)) & M32
+                        r = s[-1] << (b & 31)
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
+                        s[-1] = r
                     elif op == 0x76:  # i32.shr_u
-                        s[-1] >>= (b & 31)
+                        a = s[-1]
+                        if a >= 0:
+                            s[-1] = a >> (b & 31)
+                        elif b & 31:
+                            s[-1] = (a + 0x100000000) >> (b & 31)
                     elif op == 0x6C:  # i32.mul
-                        s[-1] = (s[-1] * b) & M32
+                        r = s[-1] * b
+                        if r > hi or r < lo:
+                            r = ((r + 0x80000000) & M32) - 0x80000000
+                        s[-1] = r
                     elif op == 0x72:  # i32.or
                         s[-1] |= b
                     elif op == 0x73:  # i32.xor
                         s[-1] ^= b
                     else:
-                        s[-1] = BIN[op](s[-1], b)
+                        s[-1] = IB[op](s[-1], b)
                 elif op <= 0x4F:  # i32 tests and comparisons
                     if op == 0x45:  # i32.eqz
                         s[-1] = 0 if s[-1] else 1
@@ -1084,19 +1315,25 @@ def _run(fn, s, fr, budget):
                         elif op == 0x47:
                             s[-1] = 1 if a != b else 0
                         elif op == 0x48:  # lt_s
-                            s[-1] = 1 if (a ^ 0x80000000) < (b ^ 0x80000000) else 0
+                            s[-1] = 1 if a < b else 0
+                        elif op & 1 and (a ^ b) < 0:  # unsigned, different signs: the
+                            # negative one is the larger
+                            if op == 0x49 or op == 0x4D:
+                                s[-1] = 1 if a > b else 0
+                            else:
+                                s[-1] = 1 if a < b else 0
                         elif op == 0x49:
                             s[-1] = 1 if a < b else 0
                         elif op == 0x4A:  # gt_s
-                            s[-1] = 1 if (a ^ 0x80000000) > (b ^ 0x80000000) else 0
+                            s[-1] = 1 if a > b else 0
                         elif op == 0x4B:
                             s[-1] = 1 if a > b else 0
                         elif op == 0x4C:  # le_s
-                            s[-1] = 1 if (a ^ 0x80000000) <= (b ^ 0x80000000) else 0
+                            s[-1] = 1 if a <= b else 0
                         elif op == 0x4D:
                             s[-1] = 1 if a <= b else 0
                         elif op == 0x4E:  # ge_s
-                            s[-1] = 1 if (a ^ 0x80000000) >= (b ^ 0x80000000) else 0
+                            s[-1] = 1 if a >= b else 0
                         else:
                             s[-1] = 1 if a >= b else 0
                 elif op >= 0x7C and op <= 0x8A:  # i64 binary
@@ -1137,12 +1374,12 @@ def _run(fn, s, fr, budget):
                     else:
                         s[-1] = BIN[op](a, b)  # a NaN: its payload by the wasm rules
                 else:
-                    g = BIN[op]
+                    g = IB[op]
                     if g is not None:
                         b = pop()
                         s[-1] = g(s[-1], b)
                     else:
-                        s[-1] = UN[op](s[-1])
+                        s[-1] = IU[op](s[-1])
             else:
                 raise Trap("illegal opcode %d" % op)
     except Trap as e:
@@ -1189,53 +1426,54 @@ def _refuel(fuel_left):
 
 
 def _bulk(x, code, pc, s, inst):
-    """The 0xFC-prefixed memory and table instructions (x >= 8; the operations are memops')."""
+    """The 0xFC-prefixed memory and table instructions (x >= 8; the operations are memops', with
+    bit patterns: the interpreter's signed i32 operands are converted)."""
     if x == 8:  # memory.init
         seg, pc = uleb(code, pc)
-        n = s.pop()
-        src = s.pop()
-        memops.memory_init(inst, seg, s.pop(), src, n)
+        n = u32(s.pop())
+        src = u32(s.pop())
+        memops.memory_init(inst, seg, u32(s.pop()), src, n)
         return pc + 1
     if x == 9:  # data.drop
         seg, pc = uleb(code, pc)
         memops.data_drop(inst, seg)
     elif x == 10:  # memory.copy
-        n = s.pop()
-        src = s.pop()
-        memops.memory_copy(inst, s.pop(), src, n)
+        n = u32(s.pop())
+        src = u32(s.pop())
+        memops.memory_copy(inst, u32(s.pop()), src, n)
         return pc + 2
     elif x == 11:  # memory.fill
-        n = s.pop()
+        n = u32(s.pop())
         v = s.pop()
-        memops.memory_fill(inst, s.pop(), v, n)
+        memops.memory_fill(inst, u32(s.pop()), v, n)
         return pc + 1
     elif x == 12:  # table.init
         seg, pc = uleb(code, pc)
         t, pc = uleb(code, pc)
-        n = s.pop()
-        src = s.pop()
-        memops.table_init(inst, seg, t, s.pop(), src, n)
+        n = u32(s.pop())
+        src = u32(s.pop())
+        memops.table_init(inst, seg, t, u32(s.pop()), src, n)
     elif x == 13:  # elem.drop
         seg, pc = uleb(code, pc)
         memops.elem_drop(inst, seg)
     elif x == 14:  # table.copy
         t1, pc = uleb(code, pc)
         t2, pc = uleb(code, pc)
-        n = s.pop()
-        src = s.pop()
-        memops.table_copy(inst, t1, t2, s.pop(), src, n)
+        n = u32(s.pop())
+        src = u32(s.pop())
+        memops.table_copy(inst, t1, t2, u32(s.pop()), src, n)
     elif x == 15:  # table.grow
         t, pc = uleb(code, pc)
-        n = s.pop()
-        s.append(memops.table_grow(inst, t, s.pop(), n))
+        n = u32(s.pop())
+        s.append(s32(memops.table_grow(inst, t, s.pop(), n)))
     elif x == 16:  # table.size
         t, pc = uleb(code, pc)
         s.append(len(inst.tables[t].elems))
     elif x == 17:  # table.fill
         t, pc = uleb(code, pc)
-        n = s.pop()
+        n = u32(s.pop())
         v = s.pop()
-        memops.table_fill(inst, t, s.pop(), v, n)
+        memops.table_fill(inst, t, u32(s.pop()), v, n)
     else:
         raise Trap("illegal opcode 0xfc %d" % x)
     return pc

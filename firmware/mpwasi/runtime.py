@@ -99,6 +99,11 @@ except ImportError:
     _uctypes = None
 
 
+# at most 2 GiB of linear memory: the interpreter holds i32 values signed, and an address at or
+# above 2^31 (a negative one) is out of bounds
+MAX_PAGES = 32768
+
+
 class Memory:
     """A linear memory: `data` is a bytearray. A cap (Limits.memory_bytes) may hold fewer bytes
     than the declared size; accesses past the cap trap and growing past it returns -1."""
@@ -111,6 +116,8 @@ class Memory:
         n = min * PAGE
         if cap is not None and n > cap:
             n = cap
+        if n > MAX_PAGES * PAGE:
+            raise Trap("out of memory: linear memory of %d pages (at most %d)" % (min, MAX_PAGES))
         try:
             self.data = bytearray(n)
         except MemoryError:
@@ -154,8 +161,8 @@ class Memory:
     def grow(self, n):
         old = self.pages
         new = old + n
-        limit = self.max if self.max is not None else 65536
-        if new > limit or new > 65536:
+        limit = self.max if self.max is not None else MAX_PAGES
+        if new > limit or new > MAX_PAGES:
             return -1
         if n == 0:
             return old
