@@ -30,10 +30,9 @@ from .errors import Exit, LinkError, Trap
 from .runtime import HostFunc, Instance, Module
 from .wasi_abi import (
     CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME, EBADF, EINVAL,
-    EISDIR, EMFILE, ENAMETOOLONG, ENOSYS, ENOTCAPABLE, ENOTDIR, ENOTSOCK, ESPIPE, ESUCCESS,
-    FDFLAG_APPEND, FT_CHAR, FT_DIR, FT_FILE, Fd, MAX_FDS, RIGHTS_DIR, RIGHTS_FILE, RIGHTS_STDIO,
-    R_FD_DATASYNC, R_FD_READ, R_FD_SEEK, R_FD_SYNC, R_FD_TELL, R_FD_WRITE, WasiErrno,
-    from_host_errno, signed64)
+    EISDIR, ENAMETOOLONG, ENOSYS, ENOTCAPABLE, ENOTSOCK, ESPIPE, ESUCCESS, FDFLAG_APPEND, FT_CHAR,
+    FT_DIR, FT_FILE, Fd, RIGHTS_DIR, RIGHTS_FILE, RIGHTS_STDIO, R_FD_DATASYNC, R_FD_READ,
+    R_FD_SEEK, R_FD_SYNC, R_FD_TELL, R_FD_WRITE, WasiErrno, from_host_errno, signed64)
 
 TRAP_STATUS = 134  # exit status of a run that trapped (as wasmtime's command line: 128 + SIGABRT)
 
@@ -67,34 +66,12 @@ def _binary(stream):
     return getattr(stream, "buffer", stream)
 
 
-def preopen_list(dirs):
-    """Normalise the preopens a caller may give: [(host, guest), ...], a dict {guest: host}
-    (as `--dir GUEST=HOST`), or strings "HOST" / "HOST::GUEST"."""
-    if not dirs:
-        return []
-    if isinstance(dirs, dict):
-        return [(dirs[g], g) for g in dirs]
-    if isinstance(dirs, str):
-        dirs = [dirs]
-    out = []
-    for d in dirs:
-        if isinstance(d, str):
-            if "::" in d:
-                i = d.index("::")
-                out.append((d[:i], d[i + 2:]))
-            else:
-                out.append((d, d))
-        else:
-            out.append((d[0], d[1]))
-    return out
-
-
 class Wasi:
     """A WASI context: `imports()` gives the `wasi_snapshot_preview1` functions bound to it.
 
     args: the whole argv (argv[0] included); env: dict or list of "K=V"; dirs: list of
     (host_path, guest_name) preopened as fds 3, 4, ... (or a dict {guest: host}, or "HOST::GUEST"
-    strings; see preopen_list); stdin/stdout/stderr: binary streams
+    strings; see wasi_fs.preopen_list); stdin/stdout/stderr: binary streams
     (default: the process's)."""
 
     def __init__(self, args=(), env=None, dirs=None, stdin=None, stdout=None, stderr=None, fs=None):
@@ -105,26 +82,27 @@ class Wasi:
             env = [k + "=" + v for k, v in env.items()]
         self.env = [_to_bytes(e) for e in env]
         self.fs = fs
-        if fs is None and dirs:
-            from . import wasi_fs
-
-            self.fs = wasi_fs.default_fs()
         self.memory = None
         self._cpu_start = compat.monotonic_ns()
         self.fds = {
             0: Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_WRITE, 0,
-                   handle=_binary(stdin if stdin is not None else sys.stdin)),
+                  handle=_binary(stdin if stdin is not None else sys.stdin)),
             1: Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
-                   handle=_binary(stdout if stdout is not None else sys.stdout)),
+                  handle=_binary(stdout if stdout is not None else sys.stdout)),
             2: Fd(FT_CHAR, RIGHTS_STDIO & ~R_FD_READ, 0,
-                   handle=_binary(stderr if stderr is not None else sys.stderr)),
+                  handle=_binary(stderr if stderr is not None else sys.stderr)),
         }
-        fd = 3
-        for host, guest in preopen_list(dirs):
-            root = self.fs.root(host)
-            self.fds[fd] = Fd(FT_DIR, RIGHTS_DIR, RIGHTS_DIR | RIGHTS_FILE, path=root,
-                               preopen=_to_bytes(guest))
-            fd += 1
+        if dirs:
+            from .wasi_fs import preopen_list
+
+            if fs is None:
+                self.fs = _default_fs()
+            fd = 3
+            for host, guest in preopen_list(dirs):
+                root = self.fs.root(host)
+                self.fds[fd] = Fd(FT_DIR, RIGHTS_DIR, RIGHTS_DIR | RIGHTS_FILE, path=root,
+                                  preopen=_to_bytes(guest))
+                fd += 1
 
     # --- binding to an instance ---------------------------------------------------------------
     def bind(self, instance):
@@ -225,24 +203,6 @@ class Wasi:
             raise WasiErrno(ENOTCAPABLE)
         return entry
 
-    def dir_entry(self, fd, right):
-        entry = self.fds.get(fd)
-        if entry is None:
-            raise WasiErrno(EBADF)
-        if entry.kind != FT_DIR:
-            raise WasiErrno(ENOTDIR)
-        if right and not entry.rights & right:
-            raise WasiErrno(ENOTCAPABLE)
-        return entry
-
-    def file_entry(self, fd, right):
-        entry = self.entry(fd, right)
-        if entry.kind == FT_DIR:
-            raise WasiErrno(EISDIR)
-        if entry.handle is None:
-            raise WasiErrno(EBADF)
-        return entry
-
     def io_entry(self, fd, right):
         """A descriptor to read or write: one opened without that access answers EBADF (as POSIX
         and the reference runtime do), a directory EISDIR (read) or EBADF (write)."""
@@ -255,16 +215,6 @@ class Wasi:
             raise WasiErrno(EBADF)
         return entry
 
-    def add_fd(self, entry):
-        fd = 3
-        while fd in self.fds:
-            fd += 1
-        if fd >= MAX_FDS:
-            raise WasiErrno(EMFILE)
-        self.fds[fd] = entry
-        return fd
-
-    # --- args and environment -----------------------------------------------------------------
     def _strings_get(self, items, ptrs, buf):
         total = 0
         for s in items:
@@ -494,6 +444,18 @@ class Wasi:
 
 def _enosys(*args):
     return ENOSYS
+
+
+def _default_fs():
+    """The file-system backend of this interpreter: the VFS on MicroPython, the host's os on
+    CPython (each module is loaded only where it is used)."""
+    if compat.MICROPYTHON:
+        from .wasi_fs import VfsFS
+
+        return VfsFS()
+    from .wasi_hostfs import HostFS
+
+    return HostFS()
 
 
 def _flush(stream):

@@ -10,23 +10,53 @@ import struct
 from . import compat
 from . import wasi_fs
 from .wasi_abi import (
-    CLOCK_THREAD_CPUTIME, EBADF, EBUSY, EEXIST, EFBIG, EILSEQ, EINVAL, EISDIR, ELOOP, ENAMETOOLONG,
-    ENOENT, ENOTCAPABLE, ENOTDIR, ENOTEMPTY, ENOTSUP, EPERM, ESPIPE, ESUCCESS, FDFLAG_APPEND,
-    FDFLAG_DSYNC, FDFLAG_NONBLOCK, FDFLAG_RSYNC, FDFLAG_SYNC, FST_ATIM, FST_ATIM_NOW, FST_MTIM,
-    FST_MTIM_NOW, FT_CHAR, FT_DIR, FT_FILE, FT_SYMLINK, FT_UNKNOWN, Fd, LOOKUP_SYMLINK_FOLLOW,
-    O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC, RIGHTS_DIR, RIGHTS_FILE, R_FD_ADVISE, R_FD_ALLOCATE,
-    R_FD_FDSTAT_SET_FLAGS, R_FD_FILESTAT_GET, R_FD_FILESTAT_SET_SIZE, R_FD_FILESTAT_SET_TIMES,
-    R_FD_READ, R_FD_READDIR, R_FD_SEEK, R_FD_WRITE, R_PATH_CREATE_DIRECTORY, R_PATH_CREATE_FILE,
-    R_PATH_FILESTAT_GET, R_PATH_FILESTAT_SET_SIZE, R_PATH_FILESTAT_SET_TIMES, R_PATH_LINK_SOURCE,
-    R_PATH_LINK_TARGET, R_PATH_OPEN, R_PATH_READLINK, R_PATH_REMOVE_DIRECTORY,
-    R_PATH_RENAME_SOURCE, R_PATH_RENAME_TARGET, R_PATH_SYMLINK, R_PATH_UNLINK_FILE,
-    R_POLL_FD_READWRITE, WasiErrno)
+    CLOCK_THREAD_CPUTIME, EBADF, EBUSY, EEXIST, EFBIG, EILSEQ, EINVAL, EISDIR, ELOOP, EMFILE,
+    ENAMETOOLONG, ENOENT, ENOTCAPABLE, ENOTDIR, ENOTEMPTY, ENOTSUP, EPERM, ESPIPE, ESUCCESS,
+    FDFLAG_APPEND, FDFLAG_DSYNC, FDFLAG_NONBLOCK, FDFLAG_RSYNC, FDFLAG_SYNC, FST_ATIM,
+    FST_ATIM_NOW, FST_MTIM, FST_MTIM_NOW, FT_CHAR, FT_DIR, FT_FILE, FT_SYMLINK, FT_UNKNOWN, Fd,
+    LOOKUP_SYMLINK_FOLLOW, MAX_FDS, O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC, RIGHTS_DIR, RIGHTS_FILE,
+    R_FD_ADVISE, R_FD_ALLOCATE, R_FD_FDSTAT_SET_FLAGS, R_FD_FILESTAT_GET, R_FD_FILESTAT_SET_SIZE,
+    R_FD_FILESTAT_SET_TIMES, R_FD_READ, R_FD_READDIR, R_FD_SEEK, R_FD_WRITE,
+    R_PATH_CREATE_DIRECTORY, R_PATH_CREATE_FILE, R_PATH_FILESTAT_GET, R_PATH_FILESTAT_SET_SIZE,
+    R_PATH_FILESTAT_SET_TIMES, R_PATH_LINK_SOURCE, R_PATH_LINK_TARGET, R_PATH_OPEN,
+    R_PATH_READLINK, R_PATH_REMOVE_DIRECTORY, R_PATH_RENAME_SOURCE, R_PATH_RENAME_TARGET,
+    R_PATH_SYMLINK, R_PATH_UNLINK_FILE, R_POLL_FD_READWRITE, WasiErrno)
 
 PATH_MAX = 1024  # longest path accepted from the guest (ENAMETOOLONG past it)
 NAME_MAX = 255  # longest path component
 # A path that would leave its directory answers EPERM, as the reference runtime (wasmtime) does, so a
 # C program prints the same message under both; ENOTCAPABLE stays for missing rights.
 ESCAPE = EPERM
+
+
+def _dir_entry(ctx, fd, right):
+    entry = ctx.fds.get(fd)
+    if entry is None:
+        raise WasiErrno(EBADF)
+    if entry.kind != FT_DIR:
+        raise WasiErrno(ENOTDIR)
+    if right and not entry.rights & right:
+        raise WasiErrno(ENOTCAPABLE)
+    return entry
+
+def _file_entry(ctx, fd, right):
+    entry = ctx.entry(fd, right)
+    if entry.kind == FT_DIR:
+        raise WasiErrno(EISDIR)
+    if entry.handle is None:
+        raise WasiErrno(EBADF)
+    return entry
+
+def _add_fd(ctx, entry):
+    fd = 3
+    while fd in ctx.fds:
+        fd += 1
+    if fd >= MAX_FDS:
+        raise WasiErrno(EMFILE)
+    ctx.fds[fd] = entry
+    return fd
+
+# --- args and environment -----------------------------------------------------------------
 
 
 def _name_bytes(name):
@@ -145,7 +175,7 @@ def fd_advise(ctx, fd, offset, length, advice):
 
 
 def fd_allocate(ctx, fd, offset, length):
-    entry = ctx.file_entry(fd, R_FD_ALLOCATE)
+    entry = _file_entry(ctx, fd, R_FD_ALLOCATE)
     if entry.kind != FT_FILE:
         raise WasiErrno(ESPIPE)
     if length == 0:
@@ -196,7 +226,7 @@ def _put_filestat(ctx, out, st):
 
 
 def fd_filestat_set_size(ctx, fd, size):
-    entry = ctx.file_entry(fd, R_FD_FILESTAT_SET_SIZE)
+    entry = _file_entry(ctx, fd, R_FD_FILESTAT_SET_SIZE)
     if entry.kind != FT_FILE:
         raise WasiErrno(EINVAL)
     if size >= (1 << 63):
@@ -241,7 +271,7 @@ def fd_readdir(ctx, fd, buf, length, cookie, out):
 
 def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, fdflags,
               out):
-    d = ctx.dir_entry(dirfd, R_PATH_OPEN)
+    d = _dir_entry(ctx, dirfd, R_PATH_OPEN)
     need = 0
     if oflags & O_CREAT:
         need |= R_PATH_CREATE_FILE
@@ -284,7 +314,7 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
         entry = Fd(kind, rights & RIGHTS_FILE, 0, path=host, handle=f)
         entry.flags = fdflags & (FDFLAG_APPEND | FDFLAG_NONBLOCK)
     try:
-        fd = ctx.add_fd(entry)
+        fd = _add_fd(ctx, entry)
     except WasiErrno:
         if entry.handle is not None:
             entry.handle.close()
@@ -294,7 +324,7 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
 
 
 def path_create_directory(ctx, dirfd, path, path_len):
-    d = ctx.dir_entry(dirfd, R_PATH_CREATE_DIRECTORY)
+    d = _dir_entry(ctx, dirfd, R_PATH_CREATE_DIRECTORY)
     host, trailing = _resolve(ctx, d, path, path_len, False)
     if host == d.path or ctx.fs.stat(host, False) is not None:
         raise WasiErrno(EEXIST)
@@ -303,7 +333,7 @@ def path_create_directory(ctx, dirfd, path, path_len):
 
 
 def path_remove_directory(ctx, dirfd, path, path_len):
-    d = ctx.dir_entry(dirfd, R_PATH_REMOVE_DIRECTORY)
+    d = _dir_entry(ctx, dirfd, R_PATH_REMOVE_DIRECTORY)
     host, trailing = _resolve(ctx, d, path, path_len, False)
     if host == d.path:
         raise WasiErrno(EINVAL)  # the directory fd itself (as rmdir("."))
@@ -319,7 +349,7 @@ def path_remove_directory(ctx, dirfd, path, path_len):
 
 
 def path_unlink_file(ctx, dirfd, path, path_len):
-    d = ctx.dir_entry(dirfd, R_PATH_UNLINK_FILE)
+    d = _dir_entry(ctx, dirfd, R_PATH_UNLINK_FILE)
     host, trailing = _resolve(ctx, d, path, path_len, False)
     if host == d.path:
         raise WasiErrno(EISDIR)
@@ -335,8 +365,8 @@ def path_unlink_file(ctx, dirfd, path, path_len):
 
 
 def path_rename(ctx, fd, old, old_len, new_fd, new, new_len):
-    d_old = ctx.dir_entry(fd, R_PATH_RENAME_SOURCE)
-    d_new = ctx.dir_entry(new_fd, R_PATH_RENAME_TARGET)
+    d_old = _dir_entry(ctx, fd, R_PATH_RENAME_SOURCE)
+    d_new = _dir_entry(ctx, new_fd, R_PATH_RENAME_TARGET)
     src, src_slash = _resolve(ctx, d_old, old, old_len, False)
     dst, dst_slash = _resolve(ctx, d_new, new, new_len, False)
     if src == d_old.path or dst == d_new.path:
@@ -370,7 +400,7 @@ def path_rename(ctx, fd, old, old_len, new_fd, new, new_len):
 
 
 def path_filestat_get(ctx, dirfd, flags, path, path_len, out):
-    d = ctx.dir_entry(dirfd, R_PATH_FILESTAT_GET)
+    d = _dir_entry(ctx, dirfd, R_PATH_FILESTAT_GET)
     host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW)
     ctx.mem(out, 64)
     st = ctx.fs.stat(host, flags & LOOKUP_SYMLINK_FOLLOW)
@@ -408,7 +438,7 @@ def fd_filestat_set_times(ctx, fd, atim, mtim, flags):
 
 
 def path_filestat_set_times(ctx, dirfd, flags, path, path_len, atim, mtim, fstflags):
-    d = ctx.dir_entry(dirfd, R_PATH_FILESTAT_SET_TIMES)
+    d = _dir_entry(ctx, dirfd, R_PATH_FILESTAT_SET_TIMES)
     a, m, now = _times(atim, mtim, fstflags)
     host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW)
     if a is None and m is None:
@@ -422,8 +452,8 @@ def path_filestat_set_times(ctx, dirfd, flags, path, path_len, atim, mtim, fstfl
 
 
 def path_link(ctx, old_fd, old_flags, old, old_len, new_fd, new, new_len):
-    d_old = ctx.dir_entry(old_fd, R_PATH_LINK_SOURCE)
-    d_new = ctx.dir_entry(new_fd, R_PATH_LINK_TARGET)
+    d_old = _dir_entry(ctx, old_fd, R_PATH_LINK_SOURCE)
+    d_new = _dir_entry(ctx, new_fd, R_PATH_LINK_TARGET)
     if old_flags & LOOKUP_SYMLINK_FOLLOW:
         raise WasiErrno(EINVAL)  # as wasmtime: a link is made to the name, never through it
     src, src_slash = _resolve(ctx, d_old, old, old_len, False)
@@ -446,7 +476,7 @@ def path_link(ctx, old_fd, old_flags, old, old_len, new_fd, new, new_len):
 
 
 def path_symlink(ctx, old, old_len, fd, new, new_len):
-    d = ctx.dir_entry(fd, R_PATH_SYMLINK)
+    d = _dir_entry(ctx, fd, R_PATH_SYMLINK)
     target = _guest_text(ctx, old, old_len)
     dst, slash = _resolve(ctx, d, new, new_len, False)
     if target.startswith("/"):
@@ -465,7 +495,7 @@ def path_symlink(ctx, old, old_len, fd, new, new_len):
 
 
 def path_readlink(ctx, fd, path, path_len, buf, buf_len, out):
-    d = ctx.dir_entry(fd, R_PATH_READLINK)
+    d = _dir_entry(ctx, fd, R_PATH_READLINK)
     host, slash = _resolve(ctx, d, path, path_len, False)
     m = ctx.mem(buf, buf_len)
     ctx.mem(out, 4)

@@ -1,7 +1,7 @@
 """File-system backends for the WASI layer: the one WASI code in wasi.py works over either.
 
-HostFS (CPython, in wasi_hostfs.py): a host directory through the `os` module, every path resolved
-inside its preopen by hand and used through directory fds with O_NOFOLLOW.
+HostFS (CPython, in wasi_hostfs.py, which builds on this module): a host directory through `os`,
+every path resolved inside its preopen by hand and used through directory fds with O_NOFOLLOW.
 
 VfsFS (MicroPython): the VFS (`os` of MicroPython): littlefs on a board's flash, a littlefs image on the
 desktop, or VfsPosix on the unix port. littlefs has no links (link/symlink answer ENOTSUP); on a
@@ -16,6 +16,28 @@ from . import compat
 from .wasi_abi import FT_BLOCK, FT_CHAR, FT_DIR, FT_FILE, FT_SOCKET, FT_SYMLINK, FT_UNKNOWN
 
 _ERR = compat.host_errno_numbers()
+
+
+def preopen_list(dirs):
+    """Normalise the preopens a caller may give: [(host, guest), ...], a dict {guest: host}
+    (as `--dir GUEST=HOST`), or strings "HOST" / "HOST::GUEST"."""
+    if not dirs:
+        return []
+    if isinstance(dirs, dict):
+        return [(dirs[g], g) for g in dirs]
+    if isinstance(dirs, str):
+        dirs = [dirs]
+    out = []
+    for d in dirs:
+        if isinstance(d, str):
+            if "::" in d:
+                i = d.index("::")
+                out.append((d[:i], d[i + 2:]))
+            else:
+                out.append((d, d))
+        else:
+            out.append((d[0], d[1]))
+    return out
 
 
 def filetype_of_mode(mode):
@@ -258,11 +280,3 @@ class VfsFS:
         open(path, "ab").close()
         if not self.stat(path).mtim:
             raise OSError(_ERR["EOPNOTSUPP"], "this file system keeps no times")
-
-
-def default_fs():
-    if compat.MICROPYTHON:
-        return VfsFS()
-    from .wasi_hostfs import HostFS
-
-    return HostFS()
