@@ -286,9 +286,13 @@ def _interrupt_session(cmd, env):
                          env=env, cwd=REPO)
     os.set_blocking(p.stdout.fileno(), False)
     out = b""
+    deadline = time.monotonic() + 120
+    # the first prompt: the debugger is loaded (a Ctrl-C before would stop the interpreter's start)
+    while b"(wdb) " not in out and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        out += p.stdout.read() or b""
     p.stdin.write(b"run\n")
     p.stdin.flush()
-    deadline = time.monotonic() + 120
     while b"interrupted" not in out and time.monotonic() < deadline:
         time.sleep(0.5)
         p.send_signal(signal.SIGINT)

@@ -162,10 +162,12 @@ def test_ctrl_c_stops_an_app_before_its_next_loop():
                          env=env, cwd=REPO)
     os.set_blocking(p.stdout.fileno(), False)
     out = b""
+    deadline = time.monotonic() + 120
     p.stdin.write(b"run\n")
     p.stdin.flush()
-    deadline = time.monotonic() + 60
-    time.sleep(1.0)
+    while b"blink: LED on pin 2" not in out and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # the app is running (a Ctrl-C before would stop the interpreter's start)
+        out += p.stdout.read() or b""
     while b"interrupted" not in out and time.monotonic() < deadline:
         p.send_signal(signal.SIGINT)
         time.sleep(1.2)

@@ -190,13 +190,18 @@ def test_loops_zero_runs_only_setup_and_bad_flags_are_usage_errors():
 
 def test_ctrl_c_stops_the_loop_with_status_130():
     p = subprocess.Popen([sys.executable, "-m", "mpwasi", "--pin", "2", "--trace-pins", example("blink")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO)
-    deadline = time.monotonic() + 30
-    time.sleep(1.5)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=REPO)
+    os.set_blocking(p.stderr.fileno(), False)
+    deadline = time.monotonic() + 120
+    err = b""
+    while b"pin 2 = 1\n" not in err and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # the app is running (a Ctrl-C before would stop the interpreter's start)
+        err += p.stderr.read() or b""
     while p.poll() is None and time.monotonic() < deadline:
         p.send_signal(signal.SIGINT)
         time.sleep(0.5)
-    out, err = p.communicate(timeout=30)
+    out, rest = p.communicate(timeout=30)
+    err = (err + (rest or b"")).decode()
     assert p.returncode == 130, err
     assert "pin 2 = 1\n" in err and "mpwasi: stopped by Ctrl-C after " in err
 
