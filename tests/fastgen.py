@@ -119,10 +119,11 @@ class Gen:
             out += self.stmt(d)
         return out
 
-    def stmt(self, d):
+    def stmt(self, d, c=None):
         r = self.r
-        c = r.randrange(12 if d < 3 else 4)
-        if self.locals is not LOCALS and c in (5, 7, 8, 10, 11):
+        if c is None:
+            c = r.randrange(12 if d < 3 else 4)
+        if (self.locals is HELPER_LOCALS or self.locals is HELPER32) and c in (5, 7, 8, 10, 11):
             c = 0   # those use main's locals
         if c == 0 or c == 1:
             t = r.choice([I32, I64, F64])
@@ -208,3 +209,93 @@ def random_module(seed):
 def random_args(r):
     return [r.getrandbits(32), r.getrandbits(32), r.getrandbits(64),
             struct.unpack("<Q", struct.pack("<d", r.choice(F64_SPECIAL + [r.uniform(-1e6, 1e6)])))[0]]
+
+
+# ---------------------------------------------------------------- i32-only programs (the viper tier)
+
+LOCALS32 = {I32: [0, 1, 2, 3, 4, 5, 6]}     # main32: params 0-3, locals 4-6 (5, 6: loop counters)
+HELPER32 = {I32: [0, 1, 2]}                 # helper32: params 0-1, local 2
+UN32 = [0x45, 0x67, 0x68, 0x69, 0xC0, 0xC1]
+
+
+class Gen32(Gen):
+    """Like Gen, with every value an i32 (what the viper tier compiles): also clz/ctz/popcnt,
+    sign extensions, 8/16-bit loads and stores at any alignment, a global, calls of an i32 helper,
+    memory.grow by 0 (the memory's address read again) and the odd out-of-bounds access."""
+
+    def __init__(self, rng, locals_, helper=None):
+        Gen.__init__(self, rng, locals_, helper)
+        self.writable = {I32: [x for x in locals_[I32] if locals_ is not LOCALS32 or x < 5]}
+        self.main = locals_ is LOCALS32
+
+    def expr(self, t, d=0):
+        r = self.r
+        if d > 4 or r.random() < 0.25:
+            return self.leaf(I32)
+        c = r.randrange(12)
+        if c < 4:
+            return self.expr(I32, d + 1) + self.expr(I32, d + 1) + [r.choice(BIN32)]
+        if c == 4:
+            return self.expr(I32, d + 1) + [r.choice(UN32)]
+        if c == 5 and self.helper is not None:
+            return self.expr(I32, d + 1) + self.expr(I32, d + 1) + [0x10] + uleb(self.helper)
+        if c == 6:
+            op = r.choice([0x28, 0x2C, 0x2D, 0x2E, 0x2F])
+            return self.addr(d) + [op, 0x00, r.choice([0, 1, 3, 17])]
+        if c == 7:
+            return [0x23, 0]
+        if c == 8:
+            return self.expr(I32, d + 1) + self.expr(I32, d + 1) + self.expr(I32, d + 1) + [0x1B]
+        if c == 9:
+            return [0x41, 0, 0x40, 0]   # memory.grow 0: the old size, and the memory may move
+        if c == 10:
+            x = r.choice(self.writable[I32])
+            return self.expr(I32, d + 1) + [0x22] + uleb(x)
+        return self.expr(I32, d + 1) + self.expr(I32, d + 1) + [r.choice([0x6D, 0x6F, 0x6E, 0x70])]
+
+    def addr(self, d):
+        if self.r.random() < 0.02:   # anywhere: usually out of bounds
+            return self.expr(I32, d + 1)
+        return Gen.addr(self, d)
+
+    def stmt(self, d, c=None):
+        r = self.r
+        c = r.randrange(12 if d < 3 else 4)
+        if not self.main and c in (5, 7, 11):
+            c = 0
+        if c <= 1 or c == 10:
+            return self.expr(I32) + [0x21] + uleb(r.choice(self.writable[I32]))
+        if c == 2:
+            op = r.choice([0x36, 0x3A, 0x3B])
+            return self.addr(0) + self.expr(I32) + [op, 0x00, r.randrange(0, 16)]
+        if c == 8:
+            return self.expr(I32) + [0x24, 0]
+        return Gen.stmt(self, d, c)
+
+
+def random_i32_module(seed):
+    """Module bytes exporting main32(i32, i32, i32, i32) -> i32 (and its memory), all i32 code."""
+    r = random.Random(seed)
+    m = ModuleBuilder()
+    t_main = m.type([I32, I32, I32, I32], [I32])
+    t_help = m.type([I32, I32], [I32])
+    m.mem(1)
+    m.glob(I32, True, [0x41] + sleb(r.randrange(-5, 5)))
+    hg = Gen32(r, HELPER32)
+    helper = m.func(t_help, [(1, I32)], hg.stmts(3) + hg.expr(I32) + [0x0B], "helper32")
+    g = Gen32(r, LOCALS32, helper)
+    body = g.stmts(r.randrange(4, 12))
+    res = [0x41, 0]
+    for x in LOCALS32[I32]:
+        res += [0x20, x, 0x73]
+    res += [0x23, 0, 0x73]
+    for a in (0, 8, 100, 512, 1021):
+        res += [0x41] + sleb(a) + [0x28, 0x02, 0x00, 0x73]
+    main = m.func(t_main, [(3, I32)], body + res + [0x0B], "main32")
+    m.export("main32", 0, main)
+    m.export("memory", 2, 0)
+    return m.bytes()
+
+
+def random_i32_args(r):
+    return [r.getrandbits(32) for _ in range(4)]

@@ -6,8 +6,9 @@ scripts alone, see OWN_PROCESS; a batch whose process dies is resumed after the 
 it), and its per-script lines
 `name: P passed, F failed, S skipped` and `-v` failure lines are parsed.
 
-Modes: the default tier, the softfloat path forced (`--softfloat`), and the fast tier (`--tier=fast`,
-only when the engine has `mpwasi.set_tier`). The first tests check the runner itself (counting,
+Modes: the default tier, the softfloat path forced (`--softfloat`), the fast tier (`--tier=fast`,
+only when the engine has `mpwasi.set_tier`), and under MicroPython the viper tier (`--tier=viper`, and
+`--tier=viper-strict` with the alignment code of armv6m/xtensa/rv32 boards). The first tests check the runner itself (counting,
 NaN classes, reference matching, message matching) and need no engine.
 """
 
@@ -92,6 +93,17 @@ def test_runner_works_under_micropython(spec_dir, micropython):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip().splitlines()[-1] == "spec: %d commands, %d countable, %d skipped" % (
         MAIN_COMMANDS, MAIN_COUNTABLE, MAIN_TEXT_MALFORMED)
+
+
+def test_viper_tier_run_says_how_many_functions_fall_back(spec_dir, micropython):
+    r = subprocess.run(micropython_command([RUN_PY, "--tier=viper", "i32", "call", "memory"], MP_HEAP),
+                       capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    m = re.search(r"^viper: (\d+) functions, (\d+) fallbacks$", r.stdout, re.M)
+    assert m, r.stdout[-2000:]
+    assert int(m.group(1)) > 20 and int(m.group(2)) > 0
+    assert re.search(r"^  fallback \d+: a non-i32 param, result or local$", r.stdout, re.M)
+    assert r.stdout.rstrip().splitlines()[-1].startswith("spec: ")
 
 
 def test_runner_rejects_bad_usage(spec_dir):
@@ -205,6 +217,10 @@ MODES = {
     "softfloat": ["--softfloat", "--tier=interp"],
     "fast": ["--tier=fast"],
     "auto": ["--tier=auto"],  # CPython's default tier
+    # (MicroPython) i32 functions as @micropython.viper code, the rest in the fast tier; -strict:
+    # the code for boards that fault on unaligned words (armv6m, xtensa, rv32)
+    "viper": ["--tier=viper"],
+    "viper-strict": ["--tier=viper-strict"],
 }
 
 
@@ -321,7 +337,8 @@ _RUNS = SuiteRuns()
 
 PARAMS = []
 for _interp in ("cpython", "micropython"):
-    for _mode in ("interp", "fused", "softfloat", "fast") + (("auto", "nofuse") if _interp == "cpython" else ()):
+    for _mode in ("interp", "fused", "softfloat", "fast") + (
+            ("auto", "nofuse") if _interp == "cpython" else ("viper", "viper-strict")):
         for _script in SCRIPTS:
             PARAMS.append(pytest.param(_interp, _mode, _script, id="%s-%s-%s" % (_interp, _mode, _script)))
 

@@ -246,6 +246,9 @@ class State:
             else:
                 ns["f%d" % i] = self._foreign(F)
         self._helpers(ns)
+        if getattr(self.aot, "VIPER", False):
+            from . import viperrt
+            viperrt.install(ns, self)
         return ns
 
     def _stub(self, idx):
@@ -530,8 +533,20 @@ def set_tier(name):
     (and, for "auto", to functions of existing instances that become hot)."""
     global TIER
     from . import runtime
-    if name not in ("interp", "fast", "auto"):
-        raise ValueError("tier must be 'interp', 'fast' or 'auto', not %r" % (name,))
+    if name not in ("interp", "fast", "auto", "viper", "viper-strict"):
+        raise ValueError("tier must be 'interp', 'fast', 'auto' or 'viper', not %r" % (name,))
+    if name.startswith("viper"):
+        # i32 functions compiled to @micropython.viper as each instance is created, the others
+        # to the fast tier (MicroPython with the native emitter only; mpwasi/viperrt.py);
+        # "viper-strict": the code for architectures that fault on unaligned words
+        if not MICROPYTHON:
+            raise ValueError("the viper tier needs MicroPython")
+        from . import viperrt
+        viperrt.STRICT = name == "viper-strict"
+        TIER = name
+        runtime.instance_hook = viperrt.on_instance
+        interp.tier_hook = None
+        return
     TIER = name
     runtime.instance_hook = _on_instance if name == "fast" else None
     if name == "auto":

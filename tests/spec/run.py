@@ -12,6 +12,9 @@ Without names it runs the 90 main-set scripts (those not starting with `simd_`).
 Options:
   --softfloat        force the engine's softfloat path (MPWASI_SOFTFLOAT=1 + numeric.force_softfloat())
   --tier=interp|fast|auto  pass the execution tier to mpwasi.set_tier() (error if the engine has none)
+  --tier=viper|viper-strict  (MicroPython) i32 functions as @micropython.viper code, the others in the
+                     fast tier; -strict: the code for boards that fault on unaligned words. The run
+                     ends with `viper: N functions, M fallbacks` and the fallbacks' reasons
   --fuse=never|hot|always  the interpreter's superinstructions (mpwasi.runtime.FUSE and HEAT): off,
                      for functions once hot (the default), or for every function from its first call
   -v                 print every failure: script, line, command and what happened
@@ -549,11 +552,11 @@ def count_script(root, name):
     return countable, skipped
 
 
-USAGE = ("usage: run.py [--softfloat] [--tier=interp|fast|auto] [--fuse=never|hot|always] [-v|-vv] [--stop-after=N] [--times] [--list] "
+USAGE = ("usage: run.py [--softfloat] [--tier=interp|fast|auto|viper|viper-strict] [--fuse=never|hot|always] [-v|-vv] [--stop-after=N] [--times] [--list] "
          "[names...]")
 
 
-TIERS = ("interp", "fast", "auto")
+TIERS = ("interp", "fast", "auto", "viper", "viper-strict")
 FUSES = ("never", "hot", "always")
 
 
@@ -712,6 +715,11 @@ def main(argv):
     if _clock:
         print("time: %.1fs" % (_clock() - t_start))
     print("message mismatches: %d of %d checked" % (msg_mismatched, msg_checked))
+    if opts["tier"] and opts["tier"].startswith("viper"):
+        import mpwasi.viperrt as vr
+        print("viper: %d functions, %d fallbacks" % (vr.TOTALS["viper"], vr.TOTALS["fallback"]))
+        for r in sorted(vr.REASONS):
+            print("  fallback %d: %s" % (vr.REASONS[r], r))
     print("spec: %d passed, %d failed, %d skipped" % (total_p, total_f, total_s))
     return 1 if total_f else 0
 
