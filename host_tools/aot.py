@@ -5,14 +5,16 @@
 
 The fast tier's Python (firmware/mpwasi/fastgen.py) for every function of the module, in one
 Python module, compiled by `mpy-cross -march=<the board profile's mpy_arch>` into
-`app_<hash16>.mpy` next to the .wasm (hash16: the first 16 hex digits of the module's SHA-256;
-the full hash is inside, as HASH). Functions are marked `@micropython.native` unless --no-native.
+`app_<hash16>_<board>.mpy` next to the .wasm (hash16: the first 16 hex digits of the module's
+SHA-256; the full hash is inside, as HASH), one file per board. Functions are marked `@micropython.native` unless --no-native.
 f64 values are Python floats in the generated code only for boards with double-precision floats
 (`float_bits: 64`, and `--board unix`, the MicroPython unix port on x86-64); on single-precision
 boards they stay bit patterns computed by the engine's softfloat.
 
-On the board (or under the unix port) `mpwasi.run("app.wasm")` finds `app_<hash16>.mpy` next to
-the module, checks its hash and uses its functions; `mpwasi.compile.use_aot(module_object)`
+`mpwasi run app.wasm` pushes the one for the board it runs on next to the module there, as
+`app_<hash16>.mpy`. On the board (or under the unix port) `mpwasi.run("app.wasm")` finds
+`app_<hash16>.mpy` next to the module (else an `app_<hash16>_<board>.mpy` that loads there),
+checks its hash and uses its functions; `mpwasi.compile.use_aot(module_object)`
 registers one by hand (then every Instance of a module with that hash uses it).
 """
 
@@ -163,7 +165,7 @@ def build(wasm_path, board="unix", out_dir=None, native=True, keep_py=False, log
         stem = stem[:-5]
     _, fast, _gen = _engine()
     digest = hashlib.sha256(data).hexdigest()
-    name = fast.aot_name(stem, digest)
+    name = fast.aot_name(stem, digest, board)     # one file per board: compiling for another keeps it
     out_dir = out_dir or os.path.dirname(os.path.abspath(wasm_path))
     report = {}
     src, fallback = module_source(data, float_bits, native, stem, arch if viper else None, report)
@@ -198,9 +200,8 @@ def build(wasm_path, board="unix", out_dir=None, native=True, keep_py=False, log
     return mpy, fallback
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="mpwasi compile",
-                                 description="compile a .wasm ahead of time for a board's fast tier")
+def add_arguments(ap):
+    """The command line of `mpwasi compile` (also `python3 -m host_tools.aot`)."""
     ap.add_argument("module", help="the .wasm file")
     ap.add_argument("--board", "-b", default="unix",
                     help="board profile (boards/*.json), or unix for the MicroPython unix port")
@@ -210,7 +211,10 @@ def main(argv=None):
                     help="no @micropython.viper functions (every function native Python code)")
     ap.add_argument("--keep-py", action="store_true",
                     help="keep the generated Python next to the .mpy (as <name>.src.py)")
-    args = ap.parse_args(argv)
+
+
+def run(args):
+    """`mpwasi compile` with its parsed arguments; the exit status."""
     try:
         mpy, _ = build(args.module, args.board, args.out, not args.no_native, args.keep_py,
                        log=lambda s: print(s, file=sys.stderr), viper=not args.no_viper)
@@ -219,6 +223,13 @@ def main(argv=None):
         return 1
     print(mpy)
     return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="mpwasi compile",
+                                 description="compile a .wasm ahead of time for a board's fast tier")
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
 
 
 if __name__ == "__main__":

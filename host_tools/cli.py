@@ -249,20 +249,28 @@ class _Uncook:
 
 
 def _push_aot(d, module_path, data, dest):
-    """The fast tier's ahead-of-time .mpy (`mpwasi compile`) lying next to the module, if its hash
-    matches the module's, goes next to the module on the board, named for the board's copy."""
+    """The fast tier's ahead-of-time .mpy (`mpwasi compile --board B`) for this board lying next to
+    the module, if its hash matches the module's, goes next to the module on the board, named for
+    the board's copy (`<stem>_<hash16>.mpy`, what mpwasi.run looks for there)."""
     import hashlib
-    digest = hashlib.sha256(data).hexdigest()[:16]
+    from mpwasi.fastrt import aot_name
+    digest = hashlib.sha256(data).hexdigest()
     local_dir = os.path.dirname(os.path.abspath(module_path))
     stem = os.path.basename(module_path)
     stem = stem[:-5] if stem.endswith(".wasm") else stem
-    local = os.path.join(local_dir, "%s_%s.mpy" % (stem, digest))
-    if not os.path.isfile(local):
+    local = None
+    profile = getattr(d, "profile", None)
+    for board in ([profile.name] if profile is not None else []) + [None]:
+        path = os.path.join(local_dir, aot_name(stem, digest, board) + ".mpy")
+        if os.path.isfile(path):
+            local = path
+            break
+    if local is None:
         return None
     i = dest.rfind("/")
     board_dir, board_stem = dest[:i] if i > 0 else "/", dest[i + 1:]
     board_stem = board_stem[:-5] if board_stem.endswith(".wasm") else board_stem
-    target = "%s/%s_%s.mpy" % (board_dir.rstrip("/"), board_stem, digest)
+    target = "%s/%s.mpy" % (board_dir.rstrip("/"), aot_name(board_stem, digest))
     with open(local, "rb") as f:
         blob = f.read()
     prog = Progress("push %s" % os.path.basename(local))
@@ -697,14 +705,8 @@ def cmd_debug(args):
 
 
 def cmd_compile(args):
-    try:
-        from . import aot
-    except ImportError:
-        raise CliError("the fast-tier compiler is not there yet (host_tools/aot.py is missing)")
-    main = getattr(aot, "main", None)
-    if main is None:
-        raise CliError("the fast-tier compiler is not there yet (host_tools.aot has no main)")
-    return main([args.module] + list(args.rest)) or 0
+    from . import aot
+    return aot.run(args)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -723,8 +725,9 @@ def _module_options(p):
     """The target, the module, its arguments and where it goes: `run` and `debug`."""
     _target_options(p)
     p.add_argument("module")
-    p.add_argument("--dir", action="append", metavar="GUEST=BOARD_PATH",
-                   help="preopen the board directory BOARD_PATH as GUEST")
+    p.add_argument("--dir", action="append", metavar="BOARD_PATH[::GUEST]",
+                   help="preopen the board directory BOARD_PATH, as GUEST (default: the same name); "
+                   "the older GUEST=BOARD_PATH works too")
     p.add_argument("--env", action="append", metavar="K=V", help="environment variable for the module")
     p.add_argument("--dest", help="where the module goes on the board (default %s/<name>)" % APPS_DIR)
     p.add_argument("--no-install", action="store_true", help="do not check or install the engine")
@@ -736,7 +739,7 @@ def _module_options(p):
                    help="print each change the module makes to a pin on stderr (pin 2 = 1)")
     g.add_argument("--loops", type=int, metavar="N",
                    help="an Arduino-style app (setup/loop): stop after N calls of loop (0: only setup)")
-    p.add_argument("args", nargs="*", help="the module's arguments (after --)")
+    p.add_argument("args", nargs="*", help="the module's arguments, if any (after --)")
 
 
 def build_parser():
@@ -762,7 +765,8 @@ def build_parser():
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_push)
 
-    p = sub.add_parser("run", help="run a .wasm on the board, streaming its output")
+    p = sub.add_parser("run", help="run a .wasm on the board, streaming its output",
+                       usage="mpwasi run [options] module [-- args ...]")
     _module_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -801,14 +805,17 @@ def build_parser():
     from . import flashing
     flashing.add_cli(sub)
 
-    p = sub.add_parser("debug", help="debug a .wasm on the board: the debugger's prompt, edited here")
+    p = sub.add_parser("debug", help="debug a .wasm on the board: the debugger's prompt, edited here",
+                       usage="mpwasi debug [options] module [-- args ...]")
     _module_options(p)
     p.add_argument("--local", action="store_true", help="run the debugger here, not on a board")
     p.set_defaults(func=cmd_debug)
 
-    p = sub.add_parser("compile", help="compile a .wasm for the fast tier (ahead of time)")
-    p.add_argument("module")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    from . import aot
+    p = sub.add_parser("compile", help="compile a .wasm for the fast tier (ahead of time)",
+                       description="compile a .wasm ahead of time for a board's fast tier: "
+                       "<name>_<hash16>_<board>.mpy next to it (mpwasi run pushes it along)")
+    aot.add_arguments(p)
     p.set_defaults(func=cmd_compile)
     return ap
 

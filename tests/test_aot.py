@@ -165,6 +165,7 @@ def test_run_pushes_the_matching_aot_file_next_to_the_module_on_the_board(tmp_pa
     is the module's (named for the board's copy); a stale one (other hash) stays behind."""
     import hashlib
     from host_tools import cli
+    from host_tools.profiles import load_profile
 
     data = b"\0asm\1\0\0\0"
     mod = tmp_path / "app.wasm"
@@ -186,3 +187,10 @@ def test_run_pushes_the_matching_aot_file_next_to_the_module_on_the_board(tmp_pa
     sent.clear()
     assert cli._push_aot(Board(), str(other), data + b"\0", "/apps/other.wasm") is None
     assert sent == []
+    # the one `mpwasi compile --board` wrote for the board it runs on comes first
+    (tmp_path / ("app_%s_rpi_pico.mpy" % digest)).write_bytes(b"M-pico")
+    (tmp_path / ("app_%s_esp32.mpy" % digest)).write_bytes(b"M-esp32")
+    pico = Board()
+    pico.profile = load_profile("rpi_pico")
+    assert cli._push_aot(pico, str(mod), data, "/apps/game.wasm") == "/apps/game_%s.mpy" % digest
+    assert sent == [("/apps/game_%s.mpy" % digest, b"M-pico")]

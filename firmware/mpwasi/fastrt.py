@@ -456,9 +456,10 @@ def module_hash(data):
     return "".join(["%02x" % b for b in h])
 
 
-def aot_name(stem, digest):
-    """The file name (without .mpy) of the ahead-of-time module of `stem`.wasm."""
-    return "%s_%s" % (stem, digest[:16])
+def aot_name(stem, digest, board=None):
+    """The file name (without .mpy) of the ahead-of-time module of `stem`.wasm: `<stem>_<hash16>`
+    (the name on the board), `<stem>_<hash16>_<board>` as `mpwasi compile --board` writes it."""
+    return "%s_%s" % (stem, digest[:16]) + ("_" + board if board else "")
 
 
 def use_aot(mod):
@@ -486,8 +487,9 @@ def load_aot(directory, name):
 
 
 def find_aot(path):
-    """If `<stem>_<hash16>.mpy` for the module file at `path` sits next to it, load and register it.
-    -> the module, or None."""
+    """If `<stem>_<hash16>.mpy` for the module file at `path` sits next to it (else one of the
+    `<stem>_<hash16>_<board>.mpy` that `mpwasi compile` writes), load and register it: the first
+    that loads here. -> the module, or None."""
     i = path.rfind("/")
     directory = path[:i] if i > 0 else ("/" if i == 0 else ".")
     stem = path[i + 1:]
@@ -498,21 +500,25 @@ def find_aot(path):
     name = aot_name(stem, digest)
     import os
     try:
-        os.stat(directory + "/" + name + ".mpy")
+        names = sorted(os.listdir(directory))
     except OSError:
         return None
-    try:
-        mod = load_aot(directory, name)
-    except (ImportError, ValueError, SyntaxError, MemoryError):
-        # e.g. a .mpy built for another architecture or MicroPython version: run without it
-        return None
-    if getattr(mod, "HASH", None) != digest:
-        return None
-    try:
-        use_aot(mod)
-    except ValueError:  # built for other floats than this engine computes with
-        return None
-    return mod
+    for n in [name + ".mpy"] + [n for n in names if n.startswith(name + "_") and n.endswith(".mpy")]:
+        if n not in names:
+            continue
+        try:
+            mod = load_aot(directory, n[:-4])
+        except (ImportError, ValueError, SyntaxError, MemoryError):
+            # e.g. a .mpy built for another architecture or MicroPython version: run without it
+            continue
+        if getattr(mod, "HASH", None) != digest:
+            continue
+        try:
+            use_aot(mod)
+        except ValueError:  # built for other floats than this engine computes with
+            continue
+        return mod
+    return None
 
 
 def _on_hot(F):
