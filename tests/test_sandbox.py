@@ -314,6 +314,18 @@ def test_escapes_on_cpython_host_directory(tmp_path):
     assert open(os.path.join(sandbox, "inside.txt"), "rb").read() == INSIDE
 
 
+
+def test_link_attempts_answer_as_wasmtime(tmp_path):
+    """Every link attempt (guest-made and host-made links, chains, loops, times, readlink) gets the
+    errno wasmtime gives on the same tree, and wasmtime leaves the outside alone too."""
+    sandbox, outside = make_tree(tmp_path, links=True)
+    before = snapshot(outside)
+    items = GUEST_LINK_ATTEMPTS + LINK_ATTEMPTS + LINK_CPYTHON_ONLY
+    results = wasi_support.run_probe_wasmtime(attempts(items), sandbox)
+    want = expected(items)
+    assert {r["name"]: r["outcomes"] for r in results} == want
+    assert snapshot(outside) == before
+
 MP_TREE = {"sandbox": None, "sandbox/sub": None, "sandbox/inside.txt": INSIDE.hex(),
            "sandbox/sub/deep.txt": b"deep\n".hex(), "outside": None, "outside/emptydir": None,
            "outside/canary.txt": CANARY.hex()}

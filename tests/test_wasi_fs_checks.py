@@ -105,3 +105,69 @@ def test_checks_on_micropython_host_directory(tmp_path, micropython):
     got = summarize(results(proc.stdout))
     want = expected_without_links("posix")
     assert got == want, proc.stderr.decode()
+
+
+LITTLEFS_TIMES = """
+import os, time, vfs
+from mpwasi import wasi_fs
+
+class Blocks:
+    def __init__(self, n):
+        self.n = n
+        self.data = bytearray(4096 * n)
+    def readblocks(self, block, buf, offset=0):
+        at = block * 4096 + offset
+        buf[:] = memoryview(self.data)[at:at + len(buf)]
+    def writeblocks(self, block, buf, offset=0):
+        at = block * 4096 + (offset or 0)
+        self.data[at:at + len(buf)] = buf
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.n
+        if op == 5:
+            return 4096
+        if op == 6:
+            self.data[arg * 4096:(arg + 1) * 4096] = b"\\xff" * 4096
+        return 0
+
+def attempt(fn):
+    try:
+        fn()
+        return 0
+    except OSError as e:
+        return e.args[0]
+
+for mtime in (True, False):
+    bdev = Blocks(64)
+    vfs.VfsLfs2.mkfs(bdev)
+    point = "/lfs%d" % mtime
+    vfs.mount(vfs.VfsLfs2(bdev, mtime=mtime), point)
+    fs = wasi_fs.VfsFS()
+    root = fs.root(point)
+    path = root + "/f"
+    with open(path, "wb") as f:
+        f.write(b"x")
+    before = fs.stat(path).mtim
+    time.sleep(1.2)
+    now = attempt(lambda: fs.set_times(path, None, None, None, True))
+    after = fs.stat(path).mtim
+    given = attempt(lambda: fs.set_times(path, None, 5, 5, False))
+    os.mkdir(root + "/d")
+    on_dir = attempt(lambda: fs.set_times(root + "/d", None, None, None, True))
+    print(mtime, now, after - before >= 1000000000, given, on_dir, fs.stat(path).mtim == after)
+"""
+
+
+def test_littlefs_keeps_a_modification_time_set_to_now(micropython):
+    """On littlefs2 mounted with mtime=True, setting a file's time to now moves its mtime forward
+    (littlefs stamps a file when a handle opened for writing closes); a given time, a directory,
+    and a littlefs without mtimes answer EOPNOTSUPP (ENOTSUP to the guest)."""
+    import errno
+
+    from mp.runner import run_code
+
+    p = run_code(LITTLEFS_TIMES, heapsize="4M", timeout=60)
+    assert p.returncode == 0, p.stderr
+    e = errno.EOPNOTSUPP
+    assert p.stdout.split("\n")[:2] == ["True 0 True %d %d True" % (e, e),
+                                        "False %d False %d %d True" % (e, e, e)]

@@ -3,9 +3,12 @@
 HostFS (CPython, in wasi_hostfs.py, which builds on this module): a host directory through `os`,
 every path resolved inside its preopen by hand and used through directory fds with O_NOFOLLOW.
 
-VfsFS (MicroPython): the VFS (`os` of MicroPython): littlefs on a board's flash, a littlefs image on the
-desktop, or VfsPosix on the unix port. littlefs has no links (link/symlink answer ENOTSUP); on a
-VfsPosix mount any symlink on the path is refused (MicroPython cannot resolve links, so following one could leave the preopen).
+VfsFS (MicroPython): the VFS (`os` of MicroPython): littlefs on a board's flash, a littlefs image on
+the desktop, or VfsPosix on the unix port. littlefs has no links (link/symlink answer ENOTSUP); on a
+VfsPosix mount any symlink on the path is refused (MicroPython cannot read links, so following one
+could leave the preopen). That check is by name and the use by path: unlike HostFS it cannot stop a
+directory being swapped for a link in between (MicroPython has no directory fds). That matters only
+on the unix port over a host folder; littlefs has no links at all.
 
 Both take host paths that wasi_files.py built from a preopen root plus checked components, and return
 plain data; errors are OSError with the host's errno, which wasi.py translates.
