@@ -4,7 +4,8 @@
 # 1. installs the host tools (python3 -m pip install -e <this repository>);
 # 2. with --board: checks the MicroPython firmware against the board profile, flashes it
 #    (esptool for ESP32 boards, UF2 copy for RP2040/RP2350) and installs the engine;
-#    without --board: prepares the virtual board (no hardware needed).
+#    without --board: nothing to flash; lists the boards (the virtual board starts by itself on
+#    the first command that needs a board, no hardware needed).
 set -e
 
 usage() {
@@ -13,7 +14,7 @@ usage: ./flash.sh [--board BOARD FIRMWARE [--port PORT] [--drive PATH] [--erase]
                   [--timeout SECONDS]] [--no-pip] [-h]
 
 Set up mpwasi from a fresh clone: install the host tools, then flash a board or, with no
---board, prepare the virtual board.
+--board, list the boards (the virtual board starts on demand: mpwasi run needs no set-up).
 
   --board BOARD     board profile (a file in boards/): esp32, esp32s3, esp32c3, rpi_pico,
                     rpi_pico_w, rpi_pico2, ...
@@ -29,7 +30,7 @@ Set up mpwasi from a fresh clone: install the host tools, then flash a board or,
 Environment: PYTHON (default python3), MPWASI_SKIP_PIP=1 (same as --no-pip).
 
 Examples:
-  ./flash.sh                                          # virtual board only
+  ./flash.sh                                          # tools only; lists the boards
   ./flash.sh --board rpi_pico RPI_PICO-v1.28.0.uf2
   ./flash.sh --board esp32 ESP32_GENERIC-v1.28.0.bin --port /dev/ttyUSB0 --erase
 EOF
@@ -103,11 +104,8 @@ if [ -n "$BOARD" ]; then
     exit $?
 fi
 
-echo "== no --board given: preparing the virtual board"
-if has_cli sim --prepare; then
-    mpwasi sim --prepare
-elif has_cli boards; then
-    echo "(this mpwasi has no 'sim --prepare' yet; listing the boards instead)"
+echo "== no --board given: nothing to flash (the virtual board starts on demand); the boards:"
+if has_cli boards; then
     mpwasi boards
 else
     echo "(the mpwasi command is not available yet; the board profiles and any boards on USB:)"

@@ -50,10 +50,10 @@ def test_bad_arguments_exit_2_with_a_reason(args, message):
     assert message in r.stderr and "./flash.sh -h" in r.stderr
 
 
-def test_without_a_board_it_prepares_the_virtual_board():
+def test_without_a_board_it_lists_the_boards_and_says_the_virtual_board_starts_on_demand():
     r = run("--no-pip")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "preparing the virtual board" in r.stdout
+    assert "nothing to flash (the virtual board starts on demand)" in r.stdout
     assert "== done" in r.stdout
 
 
@@ -103,4 +103,4 @@ def test_works_from_a_fresh_clone(tmp_path):
     r = subprocess.run([script, "--no-pip"], capture_output=True, text=True, env=env, cwd=str(tmp_path),
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "preparing the virtual board" in r.stdout
+    assert "nothing to flash (the virtual board starts on demand)" in r.stdout

@@ -65,3 +65,15 @@ def test_mpwasi_run_from_the_wheel_runs_hello_on_the_virtual_board(installed):
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"Hello, world!\n"
     assert b"using the virtual board" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_ci_runs_the_readme_commands_test_command():
+    readme = open(os.path.join(REPO, "README.md")).read()
+    quick = readme[readme.index("## Quick start"):readme.index("\n## ", readme.index("## Quick start") + 1)]
+    commands = [line.strip() for line in quick.splitlines() if line.startswith("    ")]
+    assert len(commands) == 2
+    run, test = commands
+    assert "python3 -m venv" in run and "pip install . " in run and "mpwasi run examples/hello.wasm" in run
+    assert "python3 -m venv" in test and "pytest" in test
+    ci = open(os.path.join(REPO, ".ci", "run")).read().splitlines()
+    assert test in ci

@@ -19,7 +19,8 @@ Options (before the module):
     --env K=V             an environment variable for the guest (none are inherited)
     --limits memory=BYTES,depth=N,fuel=N   cap linear memory (K/M suffixes), call depth, fuel
     --softfloat           compute floats with the pure-integer IEEE code (as on single-float boards)
-    --tier T              interp (default), fast (wasm compiled to Python first) or auto (hot code)
+    --tier T              interp, fast (wasm compiled to Python first) or auto (hot code);
+                          default: auto on CPython, interp on MicroPython
     --debug               run the module under the debugger's prompt (mpwasi.debugger)
     --pin N[,N...]        grant pin N to the module's `wiring` imports (none are granted by default)
     --pin-input N=V       the simulated pin bank's input on pin N: 0/1 a level, 2..1023 analog
