@@ -171,3 +171,80 @@ def test_littlefs_keeps_a_modification_time_set_to_now(micropython):
     e = errno.EOPNOTSUPP
     assert p.stdout.split("\n")[:2] == ["True 0 True %d %d True" % (e, e),
                                         "False %d False %d %d True" % (e, e, e)]
+
+
+def _c(name, *args):
+    return {"call": name, "args": list(args)}
+
+
+def _open(path, oflags=0, follow=0):
+    return _c("path_open", 3, follow, "s:" + path, oflags, 0, 0, 0, "@out")
+
+
+# (steps, errnos): lookups through links, as wasmtime answers them on the same tree (a preopen with
+# file, sub/, ldir -> sub, lfile -> file, loop -> loop, lout -> ../outside, dangling -> sub/new).
+LOOKUPS = [
+    ("a trailing slash follows a directory link", [_open("ldir/", 2), _open("ldir/.", 2),
+                                                   _c("path_filestat_get", 3, 0, "s:ldir/", "@out")],
+     [0, 0, 0]),
+    ("a trailing slash after a file link", [_open("lfile/"), _c("path_unlink_file", 3, "s:lfile/"),
+                                            _c("path_readlink", 3, "s:lfile/", 0x10000, 9, "@out")],
+     [54, 54, 54]),
+    ("unlink of ldir/ is of a directory", [_c("path_unlink_file", 3, "s:ldir/")], [31]),
+    ("rmdir of a link with a slash removes nothing",
+     [_c("path_remove_directory", 3, "s:ldir/"), _c("path_remove_directory", 3, "s:lout/"),
+      _c("path_remove_directory", 3, "s:loop/"), _c("path_filestat_get", 3, 0, "s:sub", "@out")],
+     [28, 63, 32, 0]),
+    ("an exclusive create does not go through a link",
+     [_open("dangling", 1 | 4, 1), _open("dangling", 1, 1),
+      _c("path_filestat_get", 3, 0, "s:sub/new", "@out")], [20, 0, 0]),
+    ("directories on the way are followed", [_c("path_create_directory", 3, "s:ldir/made"),
+                                             _c("path_symlink", "s:x", 3, "s:ldir/made/y"),
+                                             _c("path_readlink", 3, "s:sub/made/y", 0x10000, 9,
+                                                "@out")], [0, 0, 0]),
+    ("set times through a slash", [_c("path_filestat_set_times", 3, 0, "s:ldir/", 1, 2, 5),
+                                   _c("path_filestat_set_times", 3, 0, "s:lout/", 1, 2, 5)], [0, 63]),
+]
+
+
+def lookup_tree(root):
+    import os
+
+    os.makedirs(os.path.join(root, "sandbox", "sub"))
+    os.makedirs(os.path.join(root, "outside"))
+    with open(os.path.join(root, "sandbox", "file"), "wb") as f:
+        f.write(b"file\n")
+    for name, target in [("ldir", "sub"), ("lfile", "file"), ("loop", "loop"),
+                         ("lout", "../outside"), ("dangling", "sub/new")]:
+        os.symlink(target, os.path.join(root, "sandbox", name))
+    return os.path.join(root, "sandbox")
+
+
+@pytest.mark.parametrize("case", [c[0] for c in LOOKUPS])
+def test_link_lookups_answer_as_wasmtime(case, tmp_path):
+    from mp import wasi_probe
+    from wasi_support import run_probe_wasmtime
+
+    steps, want = [(s, w) for name, s, w in LOOKUPS if name == case][0]
+    ours = lookup_tree(str(tmp_path / "ours"))
+    theirs = lookup_tree(str(tmp_path / "theirs"))
+    attempt = [{"name": case, "steps": steps}]
+    got = wasi_probe.run_attempts(open(example("wasi_probe"), "rb").read(),
+                                  lambda: wasi.Wasi(["probe"], None, [(ours, ".")]), attempt)
+    assert got[0]["outcomes"] == want
+    assert run_probe_wasmtime(attempt, theirs)[0]["outcomes"] == want
+    assert listing(ours) == listing(theirs)
+
+
+def listing(root):
+    """Every name under root with its kind (a link's target, never followed)."""
+    import os
+
+    out = {}
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(base, name)
+            rel = os.path.relpath(path, root)
+            out[rel] = ("-> " + os.readlink(path)) if os.path.islink(path) else (
+                "dir" if os.path.isdir(path) else "file")
+    return out

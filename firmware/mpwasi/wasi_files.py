@@ -87,14 +87,15 @@ def _guest_text(ctx, ptr, length):
         raise WasiErrno(EILSEQ)
 
 
-def _resolve(ctx, dir_entry, ptr, length, follow):
+def _resolve(ctx, dir_entry, ptr, length, follow, slash_follows=False):
     """A guest path relative to a directory fd -> (host path, trailing slash).
 
     Each directory fd is the root of what it reaches: absolute paths, `..` past it and symlinks
     leading out answer ESCAPE (EPERM); empty components and `.` are skipped; components longer than
     NAME_MAX answer ENAMETOOLONG. The file system resolves `..` and links (the last component's
-    only when `follow`); the host path it gives equals dir_entry.path when the path names the
-    directory itself."""
+    only when `follow`, or when the path ends in a slash and `slash_follows`, as POSIX resolves
+    "link/"); the host path it gives equals dir_entry.path when the path names the directory
+    itself."""
     text = _guest_text(ctx, ptr, length)
     if not text:
         raise WasiErrno(ENOENT)
@@ -108,6 +109,8 @@ def _resolve(ctx, dir_entry, ptr, length, follow):
             raise WasiErrno(ENAMETOOLONG)
         parts.append(name)
     trailing = text[-1] == "/" or text.endswith("/.") or text == "."
+    if trailing and slash_follows:
+        follow = True
     try:
         path = ctx.fs.confine(dir_entry.path, parts, follow)
     except wasi_fs.Escape:
@@ -284,7 +287,9 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
     if fdflags & (FDFLAG_DSYNC | FDFLAG_RSYNC | FDFLAG_SYNC):
         raise WasiErrno(ENOTSUP)  # as wasmtime: no synchronous-write modes
     follow = dirflags & LOOKUP_SYMLINK_FOLLOW
-    host, trailing = _resolve(ctx, d, path, path_len, follow)
+    if oflags & O_CREAT and oflags & O_EXCL:
+        follow = 0  # as POSIX: an exclusive create never goes through a link (EEXIST)
+    host, trailing = _resolve(ctx, d, path, path_len, follow, True)
     ctx.mem(out, 4)
     rights &= d.inheriting
     inheriting &= d.inheriting
@@ -340,6 +345,9 @@ def path_remove_directory(ctx, dirfd, path, path_len):
     st = ctx.fs.stat(host, False)
     if st is None:
         raise WasiErrno(ENOENT)
+    if st.filetype == FT_SYMLINK and trailing:
+        _resolve(ctx, d, path, path_len, True)  # a link out answers EPERM, a loop ELOOP
+        raise WasiErrno(EINVAL)  # "link/": as wasmtime, the link's target is not removed
     if st.filetype != FT_DIR:
         raise WasiErrno(ENOTDIR)
     if ctx.fs.listdir(host):
@@ -350,7 +358,7 @@ def path_remove_directory(ctx, dirfd, path, path_len):
 
 def path_unlink_file(ctx, dirfd, path, path_len):
     d = _dir_entry(ctx, dirfd, R_PATH_UNLINK_FILE)
-    host, trailing = _resolve(ctx, d, path, path_len, False)
+    host, trailing = _resolve(ctx, d, path, path_len, False, True)
     if host == d.path:
         raise WasiErrno(EISDIR)
     st = ctx.fs.stat(host, False)
@@ -401,7 +409,7 @@ def path_rename(ctx, fd, old, old_len, new_fd, new, new_len):
 
 def path_filestat_get(ctx, dirfd, flags, path, path_len, out):
     d = _dir_entry(ctx, dirfd, R_PATH_FILESTAT_GET)
-    host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW)
+    host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW, True)
     ctx.mem(out, 64)
     st = ctx.fs.stat(host, flags & LOOKUP_SYMLINK_FOLLOW)
     if st is None:
@@ -440,7 +448,7 @@ def fd_filestat_set_times(ctx, fd, atim, mtim, flags):
 def path_filestat_set_times(ctx, dirfd, flags, path, path_len, atim, mtim, fstflags):
     d = _dir_entry(ctx, dirfd, R_PATH_FILESTAT_SET_TIMES)
     a, m, now = _times(atim, mtim, fstflags)
-    host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW)
+    host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW, True)
     if a is None and m is None:
         return ESUCCESS  # nothing to set (as utimensat with both omitted)
     if trailing:
@@ -496,7 +504,7 @@ def path_symlink(ctx, old, old_len, fd, new, new_len):
 
 def path_readlink(ctx, fd, path, path_len, buf, buf_len, out):
     d = _dir_entry(ctx, fd, R_PATH_READLINK)
-    host, slash = _resolve(ctx, d, path, path_len, False)
+    host, slash = _resolve(ctx, d, path, path_len, False, True)
     m = ctx.mem(buf, buf_len)
     ctx.mem(out, 4)
     if slash:
