@@ -854,6 +854,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         _err("mpwasi: interrupted")
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        _err("mpwasi: the output was closed before the command finished")
+        return 141
 
 
 if __name__ == "__main__":

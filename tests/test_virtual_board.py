@@ -247,3 +247,16 @@ def test_idle_timeout_does_not_stop_a_program_that_runs_without_printing(tmp_pat
             assert out == b"still here\r\n"
             assert s.proc.poll() is None
         assert s.proc.wait(60) == 0           # and it stops once nothing runs
+
+
+def test_the_repl_server_is_a_python_file_micropython_compiles(tmp_path):
+    """It ships as package data (host_tools/repl_server.py): mpy-cross, MicroPython's own compiler,
+    takes it, and it says what it is for."""
+    import shutil
+    src = open(vb.SERVER_SCRIPT).read()
+    assert src.startswith('"""The virtual board\'s REPL server')
+    mpy_cross = shutil.which("mpy-cross")
+    if mpy_cross is None:
+        pytest.skip("mpy-cross not installed")
+    r = subprocess.run([mpy_cross, "-o", str(tmp_path / "s.mpy"), vb.SERVER_SCRIPT], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
