@@ -39,19 +39,20 @@ TRAP_STATUS = 134  # exit status of a run that trapped (as wasmtime's command li
 _OOB = "out of bounds memory access"
 
 # The 46 functions, one "name/params/kind" a word (a single string costs a board far less heap
-# than a table of tuples): params "i" i32, "I" i64; kind c: a Wasi method, f: in wasi_files.py
-# (loaded only when a module imports one), n: ENOSYS, s: socket (no sockets: ENOTSOCK), x: proc_exit.
+# than a table of tuples): params "i" i32, "I" i64; kind c: a Wasi method, f: in wasi_files.py, l: in
+# wasi_links.py (each loaded only when a module imports one), n: ENOSYS, s: socket (no sockets:
+# ENOTSOCK), x: proc_exit.
 _FUNCTIONS = (
     "args_get/ii/c args_sizes_get/ii/c environ_get/ii/c environ_sizes_get/ii/c "
     "clock_res_get/ii/c clock_time_get/iIi/c fd_advise/iIIi/f fd_allocate/iII/f fd_close/i/c "
     "fd_datasync/i/c fd_fdstat_get/ii/c fd_fdstat_set_flags/ii/f fd_fdstat_set_rights/iII/f "
-    "fd_filestat_get/ii/f fd_filestat_set_size/iI/f fd_filestat_set_times/iIIi/f "
+    "fd_filestat_get/ii/f fd_filestat_set_size/iI/f fd_filestat_set_times/iIIi/l "
     "fd_pread/iiiIi/f fd_prestat_get/ii/c fd_prestat_dir_name/iii/c fd_pwrite/iiiIi/f "
     "fd_read/iiii/c fd_readdir/iiiIi/f fd_renumber/ii/f fd_seek/iIii/c fd_sync/i/c "
     "fd_tell/ii/c fd_write/iiii/c path_create_directory/iii/f path_filestat_get/iiiii/f "
-    "path_filestat_set_times/iiiiIIi/f path_link/iiiiiii/f path_open/iiiiiIIii/f "
-    "path_readlink/iiiiii/f path_remove_directory/iii/f path_rename/iiiiii/f "
-    "path_symlink/iiiii/f path_unlink_file/iii/f poll_oneoff/iiii/f proc_exit/i/x "
+    "path_filestat_set_times/iiiiIIi/l path_link/iiiiiii/l path_open/iiiiiIIii/f "
+    "path_readlink/iiiiii/l path_remove_directory/iii/f path_rename/iiiiii/f "
+    "path_symlink/iiiii/l path_unlink_file/iii/f poll_oneoff/iiii/f proc_exit/i/x "
     "proc_raise/i/n sched_yield//c random_get/ii/c sock_accept/iii/s sock_recv/iiiiii/s "
     "sock_send/iiiii/s sock_shutdown/ii/s "
 )
@@ -132,6 +133,10 @@ class Wasi:
                 from . import wasi_files
 
                 fn = self._guarded(getattr(wasi_files, name), self)
+            elif kind == "l":
+                from . import wasi_links
+
+                fn = self._guarded(getattr(wasi_links, name), self)
             else:
                 fn = self._guarded(getattr(self, name))
             host = HostFunc(types, results, fn, raw=True, name=name)

@@ -12,15 +12,13 @@ from . import wasi_fs
 from .wasi_abi import (
     CLOCK_THREAD_CPUTIME, EBADF, EBUSY, EEXIST, EFBIG, EILSEQ, EINVAL, EISDIR, ELOOP, EMFILE,
     ENAMETOOLONG, ENOENT, ENOTCAPABLE, ENOTDIR, ENOTEMPTY, ENOTSUP, EPERM, ESPIPE, ESUCCESS,
-    FDFLAG_APPEND, FDFLAG_DSYNC, FDFLAG_NONBLOCK, FDFLAG_RSYNC, FDFLAG_SYNC, FST_ATIM,
-    FST_ATIM_NOW, FST_MTIM, FST_MTIM_NOW, FT_CHAR, FT_DIR, FT_FILE, FT_SYMLINK, FT_UNKNOWN, Fd,
-    LOOKUP_SYMLINK_FOLLOW, MAX_FDS, O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC, RIGHTS_DIR, RIGHTS_FILE,
-    R_FD_ADVISE, R_FD_ALLOCATE, R_FD_FDSTAT_SET_FLAGS, R_FD_FILESTAT_GET, R_FD_FILESTAT_SET_SIZE,
-    R_FD_FILESTAT_SET_TIMES, R_FD_READ, R_FD_READDIR, R_FD_SEEK, R_FD_WRITE,
+    FDFLAG_APPEND, FDFLAG_DSYNC, FDFLAG_NONBLOCK, FDFLAG_RSYNC, FDFLAG_SYNC, FT_CHAR, FT_DIR,
+    FT_FILE, FT_SYMLINK, FT_UNKNOWN, Fd, LOOKUP_SYMLINK_FOLLOW, MAX_FDS, O_CREAT, O_DIRECTORY,
+    O_EXCL, O_TRUNC, RIGHTS_DIR, RIGHTS_FILE, R_FD_ADVISE, R_FD_ALLOCATE, R_FD_FDSTAT_SET_FLAGS,
+    R_FD_FILESTAT_GET, R_FD_FILESTAT_SET_SIZE, R_FD_READ, R_FD_READDIR, R_FD_SEEK, R_FD_WRITE,
     R_PATH_CREATE_DIRECTORY, R_PATH_CREATE_FILE, R_PATH_FILESTAT_GET, R_PATH_FILESTAT_SET_SIZE,
-    R_PATH_FILESTAT_SET_TIMES, R_PATH_LINK_SOURCE, R_PATH_LINK_TARGET, R_PATH_OPEN,
-    R_PATH_READLINK, R_PATH_REMOVE_DIRECTORY, R_PATH_RENAME_SOURCE, R_PATH_RENAME_TARGET,
-    R_PATH_SYMLINK, R_PATH_UNLINK_FILE, R_POLL_FD_READWRITE, WasiErrno)
+    R_PATH_OPEN, R_PATH_REMOVE_DIRECTORY, R_PATH_RENAME_SOURCE, R_PATH_RENAME_TARGET,
+    R_PATH_UNLINK_FILE, R_POLL_FD_READWRITE, WasiErrno)
 
 PATH_MAX = 1024  # longest path accepted from the guest (ENAMETOOLONG past it)
 NAME_MAX = 255  # longest path component
@@ -29,7 +27,7 @@ NAME_MAX = 255  # longest path component
 ESCAPE = EPERM
 
 
-def _dir_entry(ctx, fd, right):
+def dir_entry(ctx, fd, right):
     entry = ctx.fds.get(fd)
     if entry is None:
         raise WasiErrno(EBADF)
@@ -72,7 +70,7 @@ def _name_bytes(name):
         return os.fsencode(name)
 
 
-def _guest_text(ctx, ptr, length):
+def guest_text(ctx, ptr, length):
     """A path the guest passed, as text: NUL bytes answer EINVAL, bad UTF-8 EILSEQ, more than
     PATH_MAX bytes ENAMETOOLONG."""
     m = ctx.mem(ptr, length)
@@ -87,7 +85,7 @@ def _guest_text(ctx, ptr, length):
         raise WasiErrno(EILSEQ)
 
 
-def _resolve(ctx, dir_entry, ptr, length, follow, slash_follows=False):
+def resolve(ctx, dir_entry, ptr, length, follow, slash_follows=False):
     """A guest path relative to a directory fd -> (host path, trailing slash).
 
     Each directory fd is the root of what it reaches: absolute paths, `..` past it and symlinks
@@ -96,7 +94,7 @@ def _resolve(ctx, dir_entry, ptr, length, follow, slash_follows=False):
     only when `follow`, or when the path ends in a slash and `slash_follows`, as POSIX resolves
     "link/"); the host path it gives equals dir_entry.path when the path names the directory
     itself."""
-    text = _guest_text(ctx, ptr, length)
+    text = guest_text(ctx, ptr, length)
     if not text:
         raise WasiErrno(ENOENT)
     if text[0] == "/":
@@ -274,7 +272,7 @@ def fd_readdir(ctx, fd, buf, length, cookie, out):
 
 def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, fdflags,
               out):
-    d = _dir_entry(ctx, dirfd, R_PATH_OPEN)
+    d = dir_entry(ctx, dirfd, R_PATH_OPEN)
     need = 0
     if oflags & O_CREAT:
         need |= R_PATH_CREATE_FILE
@@ -289,7 +287,7 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
     follow = dirflags & LOOKUP_SYMLINK_FOLLOW
     if oflags & O_CREAT and oflags & O_EXCL:
         follow = 0  # as POSIX: an exclusive create never goes through a link (EEXIST)
-    host, trailing = _resolve(ctx, d, path, path_len, follow, True)
+    host, trailing = resolve(ctx, d, path, path_len, follow, True)
     ctx.mem(out, 4)
     rights &= d.inheriting
     inheriting &= d.inheriting
@@ -329,8 +327,8 @@ def path_open(ctx, dirfd, dirflags, path, path_len, oflags, rights, inheriting, 
 
 
 def path_create_directory(ctx, dirfd, path, path_len):
-    d = _dir_entry(ctx, dirfd, R_PATH_CREATE_DIRECTORY)
-    host, trailing = _resolve(ctx, d, path, path_len, False)
+    d = dir_entry(ctx, dirfd, R_PATH_CREATE_DIRECTORY)
+    host, trailing = resolve(ctx, d, path, path_len, False)
     if host == d.path or ctx.fs.stat(host, False) is not None:
         raise WasiErrno(EEXIST)
     ctx.fs.mkdir(host)
@@ -338,15 +336,15 @@ def path_create_directory(ctx, dirfd, path, path_len):
 
 
 def path_remove_directory(ctx, dirfd, path, path_len):
-    d = _dir_entry(ctx, dirfd, R_PATH_REMOVE_DIRECTORY)
-    host, trailing = _resolve(ctx, d, path, path_len, False)
+    d = dir_entry(ctx, dirfd, R_PATH_REMOVE_DIRECTORY)
+    host, trailing = resolve(ctx, d, path, path_len, False)
     if host == d.path:
         raise WasiErrno(EINVAL)  # the directory fd itself (as rmdir("."))
     st = ctx.fs.stat(host, False)
     if st is None:
         raise WasiErrno(ENOENT)
     if st.filetype == FT_SYMLINK and trailing:
-        _resolve(ctx, d, path, path_len, True)  # a link out answers EPERM, a loop ELOOP
+        resolve(ctx, d, path, path_len, True)  # a link out answers EPERM, a loop ELOOP
         raise WasiErrno(EINVAL)  # "link/": as wasmtime, the link's target is not removed
     if st.filetype != FT_DIR:
         raise WasiErrno(ENOTDIR)
@@ -357,8 +355,8 @@ def path_remove_directory(ctx, dirfd, path, path_len):
 
 
 def path_unlink_file(ctx, dirfd, path, path_len):
-    d = _dir_entry(ctx, dirfd, R_PATH_UNLINK_FILE)
-    host, trailing = _resolve(ctx, d, path, path_len, False, True)
+    d = dir_entry(ctx, dirfd, R_PATH_UNLINK_FILE)
+    host, trailing = resolve(ctx, d, path, path_len, False, True)
     if host == d.path:
         raise WasiErrno(EISDIR)
     st = ctx.fs.stat(host, False)
@@ -373,10 +371,10 @@ def path_unlink_file(ctx, dirfd, path, path_len):
 
 
 def path_rename(ctx, fd, old, old_len, new_fd, new, new_len):
-    d_old = _dir_entry(ctx, fd, R_PATH_RENAME_SOURCE)
-    d_new = _dir_entry(ctx, new_fd, R_PATH_RENAME_TARGET)
-    src, src_slash = _resolve(ctx, d_old, old, old_len, False)
-    dst, dst_slash = _resolve(ctx, d_new, new, new_len, False)
+    d_old = dir_entry(ctx, fd, R_PATH_RENAME_SOURCE)
+    d_new = dir_entry(ctx, new_fd, R_PATH_RENAME_TARGET)
+    src, src_slash = resolve(ctx, d_old, old, old_len, False)
+    dst, dst_slash = resolve(ctx, d_new, new, new_len, False)
     if src == d_old.path or dst == d_new.path:
         raise WasiErrno(EBUSY)
     st = ctx.fs.stat(src, False)
@@ -408,8 +406,8 @@ def path_rename(ctx, fd, old, old_len, new_fd, new, new_len):
 
 
 def path_filestat_get(ctx, dirfd, flags, path, path_len, out):
-    d = _dir_entry(ctx, dirfd, R_PATH_FILESTAT_GET)
-    host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW, True)
+    d = dir_entry(ctx, dirfd, R_PATH_FILESTAT_GET)
+    host, trailing = resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW, True)
     ctx.mem(out, 64)
     st = ctx.fs.stat(host, flags & LOOKUP_SYMLINK_FOLLOW)
     if st is None:
@@ -417,106 +415,6 @@ def path_filestat_get(ctx, dirfd, flags, path, path_len, out):
     if trailing and st.filetype != FT_DIR:
         raise WasiErrno(ENOTDIR)
     _put_filestat(ctx, out, st)
-    return ESUCCESS
-
-
-def _times(atim, mtim, flags):
-    """The (atim, mtim, now) fstflags ask for: ns or None (keep), and whether they are all "now".
-    A time given both as a value and as now, or an unknown flag, answers EINVAL."""
-    if flags & ~(FST_ATIM | FST_ATIM_NOW | FST_MTIM | FST_MTIM_NOW):
-        raise WasiErrno(EINVAL)
-    if flags & FST_ATIM and flags & FST_ATIM_NOW or flags & FST_MTIM and flags & FST_MTIM_NOW:
-        raise WasiErrno(EINVAL)
-    now = compat.realtime_ns() if flags & (FST_ATIM_NOW | FST_MTIM_NOW) else None
-    a = atim if flags & FST_ATIM else (now if flags & FST_ATIM_NOW else None)
-    m = mtim if flags & FST_MTIM else (now if flags & FST_MTIM_NOW else None)
-    return a, m, bool(flags & FST_MTIM_NOW) and not flags & (FST_ATIM | FST_MTIM)
-
-
-def fd_filestat_set_times(ctx, fd, atim, mtim, flags):
-    a, m, now = _times(atim, mtim, flags)
-    entry = ctx.fds.get(fd)
-    if entry is None or entry.kind == FT_CHAR:
-        raise WasiErrno(EBADF)  # as wasmtime for the standard streams
-    if not entry.rights & R_FD_FILESTAT_SET_TIMES:
-        raise WasiErrno(ENOTCAPABLE)
-    if a is not None or m is not None:
-        ctx.fs.set_times(entry.path, entry.handle, a, m, now)
-    return ESUCCESS
-
-
-def path_filestat_set_times(ctx, dirfd, flags, path, path_len, atim, mtim, fstflags):
-    d = _dir_entry(ctx, dirfd, R_PATH_FILESTAT_SET_TIMES)
-    a, m, now = _times(atim, mtim, fstflags)
-    host, trailing = _resolve(ctx, d, path, path_len, flags & LOOKUP_SYMLINK_FOLLOW, True)
-    if a is None and m is None:
-        return ESUCCESS  # nothing to set (as utimensat with both omitted)
-    if trailing:
-        st = ctx.fs.stat(host, False)
-        if st is not None and st.filetype != FT_DIR:
-            raise WasiErrno(ENOTDIR)
-    ctx.fs.set_times(host, None, a, m, now)
-    return ESUCCESS
-
-
-def path_link(ctx, old_fd, old_flags, old, old_len, new_fd, new, new_len):
-    d_old = _dir_entry(ctx, old_fd, R_PATH_LINK_SOURCE)
-    d_new = _dir_entry(ctx, new_fd, R_PATH_LINK_TARGET)
-    if old_flags & LOOKUP_SYMLINK_FOLLOW:
-        raise WasiErrno(EINVAL)  # as wasmtime: a link is made to the name, never through it
-    src, src_slash = _resolve(ctx, d_old, old, old_len, False)
-    dst, dst_slash = _resolve(ctx, d_new, new, new_len, False)
-    if not ctx.fs.links:
-        raise WasiErrno(ENOTSUP)
-    st = ctx.fs.stat(src, False)
-    if st is None:
-        raise WasiErrno(ENOENT)
-    if ctx.fs.stat(dst, False) is not None:
-        raise WasiErrno(EEXIST)
-    if st.filetype == FT_DIR:
-        raise WasiErrno(EPERM)  # no hard links to directories
-    if src_slash:
-        raise WasiErrno(ENOTDIR)
-    if dst_slash:
-        raise WasiErrno(ENOENT)
-    ctx.fs.link(src, dst)
-    return ESUCCESS
-
-
-def path_symlink(ctx, old, old_len, fd, new, new_len):
-    d = _dir_entry(ctx, fd, R_PATH_SYMLINK)
-    target = _guest_text(ctx, old, old_len)
-    dst, slash = _resolve(ctx, d, new, new_len, False)
-    if target.startswith("/"):
-        raise WasiErrno(ESCAPE)  # as wasmtime: an absolute link could only lead out
-    if not target:
-        raise WasiErrno(ENOENT)
-    if not ctx.fs.links:
-        raise WasiErrno(ENOTSUP)
-    st = ctx.fs.stat(dst, False)
-    if st is not None:
-        raise WasiErrno(ENOTDIR if slash and st.filetype != FT_DIR else EEXIST)
-    if slash:
-        raise WasiErrno(ENOENT)
-    ctx.fs.symlink(target, dst)
-    return ESUCCESS
-
-
-def path_readlink(ctx, fd, path, path_len, buf, buf_len, out):
-    d = _dir_entry(ctx, fd, R_PATH_READLINK)
-    host, slash = _resolve(ctx, d, path, path_len, False, True)
-    m = ctx.mem(buf, buf_len)
-    ctx.mem(out, 4)
-    if slash:
-        st = ctx.fs.stat(host, False)
-        if st is not None and st.filetype != FT_DIR:
-            raise WasiErrno(ENOTDIR)
-    target = ctx.fs.readlink(host)
-    if target.startswith(b"/"):
-        raise WasiErrno(ESCAPE)  # as wasmtime: an absolute target is not shown
-    n = min(len(target), buf_len)
-    m[buf:buf + n] = target[:n]
-    ctx.put32(out, n)
     return ESUCCESS
 
 
