@@ -10,8 +10,9 @@ reports:
   resident    engine + WASI + module heap at the program's first output, less its linear memory
   memory      bytes the linear memory holds then
   free blk    the largest free heap block just before the linear memory is allocated
-  load ms     mpwasi.run() until the program is about to start (decode, validate, instantiate or
-              the host's load image)
+  load ms     mpwasi.run() until the program is about to start: with the load image the host tools
+              push beside the module (rows without a suffix), or decoded and validated on the board
+              (rows ".../validate": no image)
   ok          the program ran to its end (exit status 0) within the profile's heap
 On the unix port the heap is the virtual board's (twice the profile's: 64-bit objects take about
 twice a 32-bit board's room) and floats are soft (MPWASI_SOFTFLOAT=1), as on the virtual board. On
@@ -34,7 +35,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
 import mp32  # noqa: E402
-from host_tools import profiles  # noqa: E402
+from host_tools import load_image, profiles  # noqa: E402
 
 PROBE = os.path.join(HERE, "board_probe.py")
 PROGRAMS = {"hello": os.path.join(REPO, "examples", "hello.wasm"),
@@ -84,10 +85,24 @@ def engine_dir(td):
     return os.path.join(td, "lib")
 
 
-def run_unix(board, prog, lib):
+def place(td, prog, image):
+    """The program copied into td, with its load image beside it (what `mpwasi push` puts on a
+    board) when `image`."""
+    with open(PROGRAMS[prog], "rb") as f:
+        data = f.read()
+    path = os.path.join(td, "%s-%s.wasm" % (prog, "img" if image else "val"))
+    with open(path, "wb") as f:
+        f.write(data)
+    if image:
+        with open(path + load_image.IMAGE_SUFFIX, "wb") as f:
+            f.write(load_image.make_image(data))
+    return path
+
+
+def run_unix(board, prog, lib, path):
     heap = BIG_HEAP if board == "big" else profiles.load_profile(board).heap_bytes * WORD_SCALE
     env = dict(os.environ, MPWASI_SOFTFLOAT="1")
-    p = subprocess.run(["micropython", "-X", "heapsize=%d" % heap, PROBE, "--path", lib, PROGRAMS[prog]],
+    p = subprocess.run(["micropython", "-X", "heapsize=%d" % heap, PROBE, "--path", lib, path],
                        capture_output=True, text=True, env=env, timeout=600)
     r = parse(p.stdout, 8)
     r["ok"] = r.get("status") == 0
@@ -115,7 +130,10 @@ def board_free():
     return HEAP - gc.mem_alloc()
 runtime._free = board_free
 t0 = time.ticks_us()
-module = mpwasi.Module(wasi.read_module("/app.wasm"))
+data = wasi.read_module("/app.wasm")
+module = mpwasi.Module(data, runtime.load_image("/app.wasm", data) if %(image)r else None)
+data = None
+runtime.release("validate")
 t1 = time.ticks_us()
 #mp32:collect
 import micropython
@@ -144,9 +162,13 @@ print("PROBE status=%%d" %% status)
 """
 
 
-def run_mp32(board, prog):
+def run_mp32(board, prog, image):
     heap = profiles.load_profile(board).heap_bytes
-    r = mp32.run(MP32_SCRIPT % {"heap": heap}, files={"/app.wasm": PROGRAMS[prog]}, heap=heap, engine="mpy")
+    files = {"/app.wasm": PROGRAMS[prog]}
+    if image:
+        with open(PROGRAMS[prog], "rb") as f:
+            files["/app.wasm" + load_image.IMAGE_SUFFIX] = load_image.make_image(f.read())
+    r = mp32.run(MP32_SCRIPT % {"heap": heap, "image": image}, files=files, heap=heap, engine="mpy")
     out = parse(r.stdout, 4)
     # the engine, the module and the linear memory (at the program's start) within the board's heap
     out["grew"] = out.get("heap_total", 0) > heap
@@ -165,8 +187,12 @@ def measure(boards, only):
                 continue
             for board in boards + (["big"] if rt == "unix" else []):
                 for prog in PROGRAMS:
-                    r = run_unix(board, prog, lib) if rt == "unix" else run_mp32(board, prog)
-                    rows["%s/%s/%s" % (rt, board, prog)] = r
+                    for image in (True, False):
+                        key = "%s/%s/%s%s" % (rt, board, prog, "" if image else "/validate")
+                        if rt == "unix":
+                            rows[key] = run_unix(board, prog, lib, place(td, prog, image))
+                        else:
+                            rows[key] = run_mp32(board, prog, image)
     return rows
 
 
@@ -183,7 +209,7 @@ def table(rows):
           " | load ms | Pico ms (est.) | ok |")
     print("|---|---|---|---|---|---|---|---|---|")
     for key, r in rows.items():
-        b = BEFORE.get(key, {})
+        b = BEFORE.get(key.replace("/validate", ""), {})
 
         def cell(k, f):
             now = f(r.get(k))

@@ -163,14 +163,33 @@ def cmd_push(args):
             result = d.put_bytes(data, dest, progress=prog)
         finally:
             prog.done()
+        image = _push_image(d, data, dest, args)
     digest = hashlib.sha256(data).hexdigest()
     if args.json:
-        print(json.dumps({"dest": dest, "result": result, "bytes": len(data), "sha256": digest}))
+        print(json.dumps({"dest": dest, "result": result, "bytes": len(data), "sha256": digest,
+                          "image": image}))
     elif result == "unchanged":
         print("%s: unchanged on the board (sha256 %s), not sent" % (dest, digest[:12]))
     else:
         print("%s: %d bytes written (sha256 %s)" % (dest, len(data), digest[:12]))
     return 0
+
+
+def _push_image(d, data, dest, args):
+    """The load image beside a pushed .wasm (decoded and validated here, so the board skips both):
+    its board path, or None (not a module the engine accepts, --validate-on-board, not a .wasm)."""
+    from . import load_image
+    if data[:4] != b"\0asm":
+        return None
+    if getattr(args, "validate_on_board", False):
+        load_image.remove_image(d, dest)
+        return None
+    prog = Progress("push %s" % os.path.basename(load_image.image_path(dest)))
+    try:
+        r = load_image.push_image(d, data, dest, progress=prog)
+    finally:
+        prog.done()
+    return None if r is None else load_image.image_path(dest)
 
 
 def _install(d, force=False, quiet=False, as_json=False):
@@ -349,6 +368,7 @@ def cmd_run(args, debug=False):
         finally:
             prog.done()
         _push_aot(d, args.module, data, dest)
+        _push_image(d, data, dest, args)
         if debug:
             out = _Uncook(sys.stdout.buffer)
             try:
@@ -356,6 +376,8 @@ def cmd_run(args, debug=False):
             finally:
                 out.close()
         else:
+            if args.validate_on_board:  # (0, not False: the runner passes on only given keywords)
+                hw = dict(hw or {}, image=0)
             res = d.run_module(dest, guest_args, env, dirs, out=sys.stdout.buffer, err=sys.stderr.buffer,
                                stdin_fd=_stdin_fd(), hw=hw)
         heap = (d._info or {}).get("heap")
@@ -739,7 +761,13 @@ def _module_options(p):
                    help="print each change the module makes to a pin on stderr (pin 2 = 1)")
     g.add_argument("--loops", type=int, metavar="N",
                    help="an Arduino-style app (setup/loop): stop after N calls of loop (0: only setup)")
+    _validate_option(p)
     p.add_argument("args", nargs="*", help="the module's arguments, if any (after --)")
+
+
+def _validate_option(p):
+    p.add_argument("--validate-on-board", action="store_true",
+                   help="no load image: the board decodes and validates the module itself")
 
 
 def build_parser():
@@ -763,6 +791,7 @@ def build_parser():
     p.add_argument("file")
     p.add_argument("dest", nargs="?", help=":path on the board (default %s/<name>)" % APPS_DIR)
     p.add_argument("--json", action="store_true")
+    _validate_option(p)
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("run", help="run a .wasm on the board, streaming its output",

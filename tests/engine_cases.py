@@ -335,6 +335,117 @@ def case_memory_access_is_the_same_on_every_tier():
         assert r == seen[0], (r, seen[0])
 
 
+def paged_module():
+    """2 pages (max 4) with a data segment; loads, stores, size, grow, fill and copy exported."""
+    m = ModuleBuilder()
+    m.mem(2, 4)
+    ti = m.type(["i32"], ["i32"])
+    tl = m.type(["i32"], ["i64"])
+    tii = m.type(["i32", "i32"], [])
+    til = m.type(["i32", "i64"], [])
+    t3 = m.type(["i32", "i32", "i32"], [])
+    t0 = m.type([], ["i32"])
+    m.func(ti, [], [0x20, 0, 0x28, 0, 0, 0x0B])                 # 0 load32 (unaligned hint)
+    m.func(tl, [], [0x20, 0, 0x29, 0, 0, 0x0B])                 # 1 load64
+    m.func(ti, [], [0x20, 0, 0x2D, 0, 0, 0x0B])                 # 2 load8u
+    m.func(ti, [], [0x20, 0, 0x2E, 0, 0, 0x0B])                 # 3 load16s
+    m.func(tii, [], [0x20, 0, 0x20, 1, 0x36, 0, 0, 0x0B])       # 4 store32
+    m.func(til, [], [0x20, 0, 0x20, 1, 0x37, 0, 0, 0x0B])       # 5 store64
+    m.func(tii, [], [0x20, 0, 0x20, 1, 0x3A, 0, 0, 0x0B])       # 6 store8
+    m.func(t0, [], [0x3F, 0, 0x0B])                             # 7 size
+    m.func(ti, [], [0x20, 0, 0x40, 0, 0x0B])                    # 8 grow
+    m.func(t3, [], [0x20, 0, 0x20, 1, 0x20, 2, 0xFC, 11, 0, 0x0B])     # 9 fill
+    m.func(t3, [], [0x20, 0, 0x20, 1, 0x20, 2, 0xFC, 10, 0, 0, 0x0B])  # 10 copy
+    # 11 sum(a, n): the i32 words [a, a + 4n) added in a loop (hot: fused, compiled)
+    m.func(m.type(["i32", "i32"], ["i32"]), [(1, "i32")],
+           [0x02, 0x40, 0x03, 0x40, 0x20, 1, 0x45, 0x0D, 1, 0x20, 2, 0x20, 0, 0x28, 2, 0, 0x6A, 0x21, 2,
+            0x20, 0, 0x41, 4, 0x6A, 0x21, 0, 0x20, 1, 0x41, 1, 0x6B, 0x21, 1, 0x0C, 0, 0x0B, 0x0B,
+            0x20, 2, 0x0B])
+    for i, nm in enumerate(("load32", "load64", "load8u", "load16s", "store32", "store64", "store8",
+                            "size", "grow", "fill", "copy", "sum")):
+        m.export(nm, 0, i)
+    m.export("memory", 2, 0)
+    m.data(4090, b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a")
+    return m.bytes()
+
+
+def _paged_script(e):
+    oob = "out of bounds memory access"
+    r = [e["load32"](4090), e["load64"](4092), e["load8u"](4099), e["load32"](100000)]
+    e["store32"](4094, 0x11223344)          # across a 4 KiB page
+    e["store64"](65532, -2)                 # across a 64 KiB page
+    e["store8"](70000, 0x1FF)
+    r += [e["load32"](4094), e["load16s"](4095), e["load64"](65532), e["load8u"](70000)]
+    r.append(raises(mpwasi.Trap, e["load32"], 131069).args[0] == oob)
+    r.append(raises(mpwasi.Trap, e["store64"], 131066, 1).args[0] == oob)
+    r.append(e["load32"](131068))
+    e["fill"](8000, 0xAB, 10000)
+    e["copy"](8100, 4090, 20)               # into the filled range
+    e["copy"](4092, 4090, 8)                # overlapping, forwards
+    r += [e["load8u"](8000), e["load8u"](17999), e["load8u"](18000), e["load32"](8100),
+          e["load64"](4092)]
+    r.append(raises(mpwasi.Trap, e["fill"], 131000, 0, 537).args[0] == oob)
+    r.append(raises(mpwasi.Trap, e["copy"], 0, 131000, 537).args[0] == oob)
+    e["fill"](0, 0, 0)
+    r += [e["size"](), e["grow"](1), e["size"](), e["load32"](3 * 65536 - 4)]
+    e["store32"](3 * 65536 - 4, 77)
+    r += [e["load32"](3 * 65536 - 4), e["grow"](2), e["grow"](0), e["size"]()]
+    for i in range(100):
+        e["store32"](20000 + 4 * i, i * 3)
+    r.append(e["sum"](20000, 100))
+    mem = e["memory"]
+    mem.write(4000, b"xyz")
+    r.append(mem.read(3999, 5))
+    return r
+
+
+def case_paged_memory_behaves_as_the_dense_one():
+    # every access form on both memories, interpreted, fused and (CPython) compiled
+    data = paged_module()
+    from mpwasi import runtime
+    saved = runtime.FUSE, runtime.HEAT
+    tiers = ["interp"] + (["fast"] if hasattr(mpwasi, "set_tier") else [])
+    seen = []
+    try:
+        for tier in tiers:
+            for fuse, heat in ((False, 40), (True, 1)):
+                if hasattr(mpwasi, "set_tier"):
+                    mpwasi.set_tier(tier)
+                runtime.FUSE, runtime.HEAT = fuse, heat
+                for paged in (False, True):
+                    inst = mpwasi.Instance(mpwasi.Module(data), limits=mpwasi.Limits(paged=paged))
+                    assert inst.memory.paged == paged
+                    seen.append(_paged_script(inst.exports))
+    finally:
+        runtime.FUSE, runtime.HEAT = saved
+        if hasattr(mpwasi, "set_tier"):
+            mpwasi.set_tier("interp" if sys.implementation.name == "micropython" else "auto")
+    assert seen[0][:3] == [0x04030201, 0x0A09080706050403, 0x0A] and seen[0][3] == 0, seen[0]
+    for r in seen[1:]:
+        assert r == seen[0], (r, seen[0])
+
+
+def case_paged_memory_holds_only_the_pages_written():
+    data = paged_module()
+    inst = mpwasi.Instance(mpwasi.Module(data), limits=mpwasi.Limits(paged=True))
+    mem = inst.memory
+    from mpwasi import paged
+    assert mem.paged and len(mem.data) == 131072
+    assert mem.resident() == 2 * paged.SIZE  # the data segment spans two pages
+    e = inst.exports
+    assert e["load32"](120000) == 0 and mem.resident() == 2 * paged.SIZE  # reads allocate nothing
+    e["fill"](40000, 0, 30000)  # zeros into untouched pages
+    assert mem.resident() == 2 * paged.SIZE
+    e["store8"](131071, 1)
+    assert mem.resident() == 3 * paged.SIZE
+    assert e["grow"](1) == 2 and len(mem.data) == 3 * 65536 and mem.resident() == 3 * paged.SIZE
+    # a cap below the declared size: past it traps, growing past it fails
+    capped = mpwasi.Instance(mpwasi.Module(data), limits=mpwasi.Limits(memory_bytes=70000, paged=True))
+    assert len(capped.memory.data) == 70000
+    assert raises(mpwasi.Trap, capped.exports["load8u"], 70000).args[0] == "out of bounds memory access"
+    assert capped.exports["load8u"](69999) == 0 and capped.exports["grow"](1) == -1
+
+
 def main():
     failed = 0
     for name, fn in all_cases():

@@ -11,9 +11,9 @@ that is not the engine's (`mpwasi.WasmError` subclasses, `mpwasi.Exit`) is a fai
 seed, file and mutation so that it can be replayed (MPWASI_FUZZ_PER_FILE=N makes the pytest runs longer):
 
     python3     tests/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T]
-                [--fuse=always] [-v]
+                [--fuse=always] [--paged] [-v]
                 (-v: print each mutant; --tier: mpwasi.set_tier(T) first; --fuse=always: every
-                function in the interpreter's superinstructions)
+                function in the interpreter's superinstructions; --paged: every linear memory paged)
     micropython -X heapsize=64M tests/test_fuzz.py ...
 
 The generator is a xorshift written here, so a seed gives the same mutants on both interpreters.
@@ -532,6 +532,13 @@ if pytest is not None:
             pytest.skip("the fast tier is not available: mpwasi has no set_tier() yet")
         _fuzz_script(interp, spec_dir, DEFAULT_SEED + 2, ["--tier=fast"])
 
+    @pytest.mark.parametrize("interp", ["cpython", "micropython"])
+    def test_fuzzed_modules_raise_only_engine_errors_with_paged_memory(request, spec_dir, interp):
+        # every linear memory paged, every function fused (the fused forms' memory accesses too)
+        if interp == "micropython":
+            request.getfixturevalue("micropython")
+        _fuzz_script(interp, spec_dir, DEFAULT_SEED + 4, ["--paged", "--fuse=always"])
+
     def test_fuzzed_modules_raise_only_engine_errors_with_every_function_fused(spec_dir):
         # the interpreter's superinstructions (fuse.py) from each function's first call
         _fuzz_script("cpython", spec_dir, DEFAULT_SEED + 3, ["--fuse=always"])
@@ -546,6 +553,7 @@ def main(argv):
     verbose = False
     tier = None
     fuse_always = False
+    paged = False
     for a in argv:
         if a.startswith("--seed="):
             seed = int(a[7:])
@@ -561,9 +569,11 @@ def main(argv):
             tier = a[7:]
         elif a == "--fuse=always":
             fuse_always = True
+        elif a == "--paged":
+            paged = True
         else:
             print("usage: test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T] "
-                  "[--fuse=always] [-v]")
+                  "[--fuse=always] [--paged] [-v]")
             return 2
     root = spec_run.spec_dir()
     w = _engine()
@@ -573,6 +583,9 @@ def main(argv):
         import mpwasi.runtime as rt
         rt.FUSE = True
         rt.HEAT = 1
+    if paged:  # every linear memory paged (runtime.Memory, paged.py)
+        import mpwasi.runtime as rt
+        rt.PAGED = True
     stats = fuzz(w, root, seed, per_file, only, print, verbose)
     print(stats.summary())
     return 1 if stats.failures else 0

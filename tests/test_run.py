@@ -30,8 +30,14 @@ PRINT_THEN_SPIN = r"""
     (loop $forever (br $forever))))
 """
 
+# 200 pages, every 4 KiB of them written: more than the board's heap even paged
 HUGE_MEMORY = r"""
-(module (memory (export "memory") 200) (func (export "_start")))
+(module (memory (export "memory") 200)
+  (func (export "_start") (local $a i32)
+    (loop $l
+      (i32.store8 (local.get $a) (i32.const 1))
+      (local.set $a (i32.add (local.get $a) (i32.const 4096)))
+      (br_if $l (i32.lt_u (local.get $a) (i32.const 13107200))))))
 """
 
 

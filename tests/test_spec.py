@@ -221,6 +221,8 @@ MODES = {
     # the code for boards that fault on unaligned words (armv6m, xtensa, rv32)
     "viper": ["--tier=viper"],
     "viper-strict": ["--tier=viper-strict"],
+    "paged": ["--paged", "--tier=interp", "--fuse=always"],  # pages allocated on first write
+    "paged-fast": ["--paged", "--tier=fast"],
 }
 
 
@@ -337,8 +339,8 @@ _RUNS = SuiteRuns()
 
 PARAMS = []
 for _interp in ("cpython", "micropython"):
-    for _mode in ("interp", "fused", "softfloat", "fast") + (
-            ("auto", "nofuse") if _interp == "cpython" else ("viper", "viper-strict")):
+    for _mode in ("interp", "fused", "softfloat", "fast", "paged") + (
+            ("auto", "nofuse", "paged-fast") if _interp == "cpython" else ("viper", "viper-strict")):
         for _script in SCRIPTS:
             PARAMS.append(pytest.param(_interp, _mode, _script, id="%s-%s-%s" % (_interp, _mode, _script)))
 

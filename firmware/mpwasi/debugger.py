@@ -400,7 +400,7 @@ class Debugger(DebugEngine):
                     return "0x%08x: \"%s\"" % (a, _escape(data[a:end])), None
                 if a + size > len(data):
                     raise DebugError("0x%x is outside the memory (%d bytes)" % (a, len(data)))
-                bits = struct.unpack_from(fmt, data, a)[0]
+                bits = struct.unpack_from(fmt, bytes(data[a:a + size]), 0)[0]
                 lines.append("0x%08x: %s" % (a, format_value(t, bits)))
             return "\n".join(lines), None
         n = parse_int(kind)

@@ -223,7 +223,7 @@ class State:
         ns["RecursionError"] = RecursionError
         ns["MEMERR"] = _MEMERR
         ns["MEM"] = inst.memory
-        memops.bind_accessors(ns)
+        memops.bind_accessors(ns, inst.memory is not None and inst.memory.paged)
         for op in range(0x45, 0xC5):
             fn = numeric.BIN[op] if numeric.BIN[op] is not None else numeric.UN[op]
             if fn is not None:

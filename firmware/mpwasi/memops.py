@@ -7,8 +7,8 @@ patterns (unsigned ints); a range past the end traps before anything is written.
 
 The fast tier's word-sized loads and stores go through struct: FMT_NAMES gives the suffix of the
 namespace names (U32/P32, U64/P64, U16/P16, UD/PD) that bind_accessors(ns) defines and that the
-generator emits (fastgen.Gen.struct_access). A change of how memory is held (e.g. paged) starts
-here and in Gen's memory methods (struct_access, view, refresh_text).
+generator emits (fastgen.Gen.struct_access). A paged memory (paged.py) gets paged.py's accessors
+(bind_accessors(ns, paged=True)) and no uctypes views (Memory.lim is -1).
 """
 
 from .errors import Trap
@@ -19,9 +19,18 @@ M32 = 0xFFFFFFFF
 FMT_NAMES = {"<I": "32", "<Q": "64", "<H": "16", "<d": "D"}
 
 
-def bind_accessors(ns):
+def bind_accessors(ns, paged=False):
     """Put the fast tier's struct accessors into namespace ns: UF/PI (struct.unpack_from /
-    pack_into), and where struct.Struct exists U<n>/P<n> per FMT_NAMES."""
+    pack_into), and where struct.Struct exists U<n>/P<n> per FMT_NAMES. paged: the memory is a
+    paged.Pages, and the accessors are paged.py's (they take a bytearray too)."""
+    if paged:
+        from . import paged as _paged
+        ns["UF"] = _paged.unpack_from
+        ns["PI"] = _paged.pack_into
+        for fmt in FMT_NAMES:
+            ns["U" + FMT_NAMES[fmt]] = _paged.unpacker(fmt)
+            ns["P" + FMT_NAMES[fmt]] = _paged.packer(fmt)
+        return
     import struct
     ns["UF"] = struct.unpack_from
     ns["PI"] = struct.pack_into
@@ -67,7 +76,10 @@ def memory_fill(inst, dst, v, n):
     if dst + n > len(data):
         raise oob()
     if n:
-        data[dst:dst + n] = bytes((v & 0xFF,)) * n
+        if type(data) is bytearray:
+            data[dst:dst + n] = bytes((v & 0xFF,)) * n
+        else:  # paged: zeros leave untouched pages untouched, no n-byte temporary
+            data.fill(dst, n, v & 0xFF)
 
 
 def table_init(inst, seg, t, dst, src, n):

@@ -10,7 +10,6 @@ import struct
 from .errors import WasmError, DecodeError, ValidationError, LinkError, Trap, Exit, RecursionError
 from . import binary
 from .binary import I32, I64, F32, F64, FUNCREF, EXTERNREF, TYPE_NAMES, NAME_TYPES
-from . import validate as _validate
 from . import interp
 
 PAGE = 65536
@@ -23,14 +22,17 @@ KIND_NAMES = ("func", "table", "memory", "global")
 class Limits:
     """Resource limits of an instance: memory bytes, wasm call depth, fuel (loop iterations + calls)."""
 
-    def __init__(self, memory_bytes=None, max_call_depth=20000, fuel=None):
+    def __init__(self, memory_bytes=None, max_call_depth=20000, fuel=None, paged=None):
         self.memory_bytes = memory_bytes
         self.max_call_depth = max_call_depth
         self.fuel = fuel
+        # the linear memory's form: None decides by the free heap (runtime.Memory), True forces
+        # pages allocated on first write (paged.py), False one bytearray
+        self.paged = paged
 
     def __repr__(self):
-        return "Limits(memory_bytes=%r, max_call_depth=%r, fuel=%r)" % (
-            self.memory_bytes, self.max_call_depth, self.fuel)
+        return "Limits(memory_bytes=%r, max_call_depth=%r, fuel=%r, paged=%r)" % (
+            self.memory_bytes, self.max_call_depth, self.fuel, self.paged)
 
 
 # ---------------------------------------------------------------- value conversion
@@ -104,11 +106,32 @@ except ImportError:
 MAX_PAGES = 32768
 
 
-class Memory:
-    """A linear memory: `data` is a bytearray. A cap (Limits.memory_bytes) may hold fewer bytes
-    than the declared size; accesses past the cap trap and growing past it returns -1."""
+def _env_paged():
+    try:
+        import os
+        v = os.getenv("MPWASI_PAGED")
+    except Exception:
+        return None
+    if v in ("1", "on", "always"):
+        return True
+    if v in ("0", "off", "never"):
+        return False
+    return None
 
-    def __init__(self, min=0, max=None, cap=None):
+
+# MPWASI_PAGED=1 forces paged linear memory everywhere (as the spec runner's --paged does), =0 dense
+PAGED = _env_paged()
+# a board keeps this much heap beside a dense memory, else the memory is paged
+DENSE_SPARE = 16 * 1024
+
+
+class Memory:
+    """A linear memory. `data` is one bytearray (dense) where the memory fits as one block, else a
+    paged.Pages (pages allocated on first write; `paged` is True). A cap (Limits.memory_bytes) may
+    hold fewer bytes than the declared size; accesses past the cap trap and growing past it
+    returns -1."""
+
+    def __init__(self, min=0, max=None, cap=None, paged=None):
         self.min = min
         self.max = max
         self.cap = cap
@@ -118,11 +141,35 @@ class Memory:
             n = cap
         if n > MAX_PAGES * PAGE:
             raise Trap("out of memory: linear memory of %d pages (at most %d)" % (min, MAX_PAGES))
-        try:
-            self.data = bytearray(n)
-        except MemoryError:
-            raise Trap("out of memory: linear memory of %d bytes" % n)
+        if paged is None:
+            paged = PAGED
+        if paged is None and n > 0:
+            # a board: dense only with room beside it (MicroPython's allocator then has the heap
+            # for the program); an allocation that fails goes paged
+            free = _free()
+            paged = free is not None and n + DENSE_SPARE > free
+        self.paged = False
+        if not paged:
+            try:
+                self.data = bytearray(n)
+            except MemoryError:
+                paged = True
+        if paged:
+            self._make_paged(n)
         self._views()
+
+    def _make_paged(self, n):
+        from . import paged as _paged
+        try:
+            self.data = _paged.Pages(n)
+        except MemoryError:
+            raise Trap("out of memory: linear memory of %d bytes (%d pages)" % (n, n // PAGE))
+        self.paged = True
+        _paged.install()
+
+    def resident(self):
+        """Bytes the memory holds in the heap (a paged memory: its allocated pages)."""
+        return self.data.resident() if self.paged else len(self.data)
 
     def _views(self):
         # MicroPython: the memory seen as little-endian 32-bit words (`u32`) and doubles (`f64`)
@@ -132,7 +179,7 @@ class Memory:
         self.u32 = self.f64 = None
         self.lim = self.lim8 = -1
         n = len(self.data)
-        if n < 8 or n & 7:
+        if n < 8 or n & 7 or self.paged:
             return
         try:
             if _uctypes is not None:
@@ -169,6 +216,13 @@ class Memory:
         want = new * PAGE
         if self.cap is not None and want > self.cap:
             return -1
+        if self.paged:
+            try:
+                self.data.grow_to(want)
+            except MemoryError:
+                return -1
+            self.pages = new
+            return old
         self._release()
         try:
             # one zero page reused: no temporary as large as the growth
@@ -400,16 +454,25 @@ def _free():
 class Module:
     """A decoded and validated module."""
 
-    def __init__(self, data):
+    def __init__(self, data, decoded=None):
         # a bytearray is used as it is (no copy: on a board the module bytes are the largest
-        # thing the engine holds); the caller must not change it afterwards
+        # thing the engine holds); the caller must not change it afterwards. decoded: these
+        # bytes' binary.ModuleData, decoded and validated by the host (image.load checked that it
+        # is theirs); else they are decoded and validated here
         if isinstance(data, memoryview):
             data = bytes(data)
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError("Module expects bytes")
+        if decoded is not None:
+            decoded.data = data
+            self._m = decoded
+            self.data = data
+            self._fused = None
+            return
         try:
+            from . import validate  # (a board loading a host's image never imports it)
             m = binary.decode(data)
-            _validate.validate(m)
+            validate.validate(m)
         except (DecodeError, ValidationError):
             raise
         except MemoryError:
@@ -462,6 +525,46 @@ class Module:
     @property
     def func_names(self):
         return binary.func_names(self._m)
+
+
+def _env_image():
+    try:
+        import os
+        return os.getenv("MPWASI_IMAGE") not in ("0", "off", "never")
+    except Exception:
+        return True
+
+
+# MPWASI_IMAGE=0: never use a load image (every module decoded and validated where it runs)
+IMAGE = _env_image()
+# the load image of app.wasm is app.wasm.img (image.py has its format)
+IMAGE_SUFFIX = ".img"
+
+
+def load_image(path, data):
+    """The decoded module of `data` from the load image beside `path` (path + IMAGE_SUFFIX, made by
+    the host tools), or None when there is none or it is not these bytes' (then the module is
+    decoded and validated in full). The image reader is released again."""
+    try:
+        import os
+        os.stat(path + IMAGE_SUFFIX)
+    except OSError:
+        return None
+    from . import image
+    decoded = image.read(path + IMAGE_SUFFIX, data)
+    release("image")
+    return decoded
+
+
+def release(*names):
+    """Drops engine modules that only loading needed (mpwasi.validate, mpwasi.image) so that the
+    heap they hold is free for the program; a later load imports them again."""
+    import sys
+    pkg = sys.modules.get("mpwasi")
+    for n in names:
+        sys.modules.pop("mpwasi." + n, None)
+        if pkg is not None and n in pkg.__dict__:
+            delattr(pkg, n)
 
 
 def _type_of_extern(x):
@@ -543,7 +646,7 @@ class Instance:
         # small objects (on a board's fragmented heap the order decides whether it fits)
         cap = self.limits.memory_bytes
         for (lo, hi) in m.mems[m.n_imported_mems:]:
-            self.memory = Memory(lo, hi, cap)
+            self.memory = Memory(lo, hi, cap, getattr(self.limits, "paged", None))
         # ---- define functions
         data, self.consts, fused = module.code()
         nimp = m.n_imported_funcs

@@ -22,11 +22,12 @@ wrong access mode), any other missing right ENOTCAPABLE.
 Host functions take raw bit patterns (HostFunc raw=True) and read and write the guest memory in place
 with struct; a pointer or length outside the memory traps with "out of bounds memory access".
 """
-import struct
+from struct import pack_into, unpack_from  # (paged.install() rebinds these)
 import sys
 
 from . import compat
 from .errors import Exit, LinkError, Trap
+from . import runtime
 from .runtime import HostFunc, Instance, Module
 from .wasi_abi import (
     CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME, EBADF, EINVAL,
@@ -185,16 +186,16 @@ class Wasi:
         return data
 
     def put32(self, ptr, value):
-        struct.pack_into("<I", self.mem(ptr, 4), ptr, value)
+        pack_into("<I", self.mem(ptr, 4), ptr, value)
 
     def put64(self, ptr, value):
-        struct.pack_into("<Q", self.mem(ptr, 8), ptr, value)
+        pack_into("<Q", self.mem(ptr, 8), ptr, value)
 
     def iovecs(self, iovs, count):
         m = self.mem(iovs, 8 * count)
         out = []
         for i in range(count):
-            buf, n = struct.unpack_from("<II", m, iovs + 8 * i)
+            buf, n = unpack_from("<II", m, iovs + 8 * i)
             self.mem(buf, n)
             out.append((buf, n))
         return out
@@ -227,7 +228,7 @@ class Wasi:
         self.mem(ptrs, 4 * len(items))
         m = self.mem(buf, total)
         for i, s in enumerate(items):
-            struct.pack_into("<I", m, ptrs + 4 * i, buf)
+            pack_into("<I", m, ptrs + 4 * i, buf)
             n = len(s)
             m[buf:buf + n] = s
             m[buf + n] = 0
@@ -314,7 +315,7 @@ class Wasi:
         written = 0
         for buf, n in vecs:
             if n:
-                w = f.write(memoryview(m)[buf:buf + n])
+                w = f.write(memoryview(m)[buf:buf + n] if type(m) is bytearray else m[buf:buf + n])
                 written += n if w is None else w
         return written
 
@@ -335,7 +336,7 @@ class Wasi:
         for buf, n in vecs:
             if not n:
                 continue
-            got = f.readinto(memoryview(m)[buf:buf + n]) or 0
+            got = _readinto(f.readinto, m, buf, n)
             total += got
             if got < n:
                 break
@@ -350,7 +351,7 @@ class Wasi:
                 continue
             if not compat.MICROPYTHON:
                 reader = getattr(stream, "readinto1", None) or stream.readinto
-                return reader(memoryview(m)[buf:buf + n]) or 0
+                return _readinto(reader, m, buf, n)
             got = 0
             while got < n:
                 b = stream.read(1)
@@ -422,7 +423,7 @@ class Wasi:
     # --- descriptors: status ------------------------------------------------------------------
     def fd_fdstat_get(self, fd, out):
         entry = self.entry(fd)
-        struct.pack_into("<BxHxxxxQQ", self.mem(out, 24), out, entry.kind, entry.flags,
+        pack_into("<BxHxxxxQQ", self.mem(out, 24), out, entry.kind, entry.flags,
                          entry.rights, entry.inheriting)
         return ESUCCESS
 
@@ -430,7 +431,7 @@ class Wasi:
         entry = self.fds.get(fd)
         if entry is None or entry.preopen is None:
             raise WasiErrno(EBADF)
-        struct.pack_into("<BxxxI", self.mem(out, 8), out, 0, len(entry.preopen))
+        pack_into("<BxxxI", self.mem(out, 8), out, 0, len(entry.preopen))
         return ESUCCESS
 
     def fd_prestat_dir_name(self, fd, ptr, length):
@@ -446,6 +447,18 @@ class Wasi:
 
     # --- paths ----------------------------------------------------------------------------------
     # --- poll_oneoff ----------------------------------------------------------------------------
+
+def _readinto(reader, m, at, n):
+    """reader(buffer) into memory bytes m at `at` (n bytes at most): in place where m is a
+    bytearray, through a buffer and a copy where it is paged."""
+    if type(m) is bytearray:
+        return reader(memoryview(m)[at:at + n]) or 0
+    tmp = bytearray(n)
+    got = reader(tmp) or 0
+    if got:
+        m[at:at + got] = tmp[:got]
+    return got
+
 
 def _enosys(*args):
     return ENOSYS
@@ -583,7 +596,8 @@ def is_app(instance):
 
 
 def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, stdout=None,
-        stderr=None, argv0=None, pins=None, loops=None, trace_pins=False, pin_inputs=None):
+        stderr=None, argv0=None, pins=None, loops=None, trace_pins=False, pin_inputs=None,
+        image=None):
     """Runs a WASI command: decode, validate, instantiate with the WASI imports, call `_start`;
     or an Arduino-style app (is_app; wiring.run_app): setup once, then loop `loops`
     times (None: until Ctrl-C or a trap). pins, trace_pins, pin_inputs: the `wiring` imports'
@@ -592,19 +606,27 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     args are the guest's arguments after argv[0] (argv0: default the module file's name).
     Returns the exit status: 0 when `_start` returns (or the loops are done), n for proc_exit(n),
     TRAP_STATUS (134) after a trap (printed with its backtrace to stderr), 130 when Ctrl-C stops
-    an app's loop. Decode, validation and link errors propagate."""
+    an app's loop. Decode, validation and link errors propagate.
+    A module given by path with a load image beside it that matches its bytes (`mpwasi push` /
+    `mpwasi run` put one there) is not decoded or validated again; image=False (or MPWASI_IMAGE=0)
+    validates in full anyway."""
+    decoded = None
     if isinstance(path_or_bytes, str):
         compat.collect()
         data = read_module(path_or_bytes)
         if argv0 is None:
             argv0 = path_or_bytes.rsplit("/", 1)[-1]
+        if image if image is not None else runtime.IMAGE:
+            decoded = runtime.load_image(path_or_bytes, data)
     else:
         data = path_or_bytes
     # On a small heap, decoding leaves it too fragmented for the linear memory's one large block:
     # hold a block that size while decoding, and give it back just before instantiating.
-    reserve = _reserve_memory(data, limits) if compat.MICROPYTHON else None
-    module = Module(data)
-    data = None
+    reserve = _reserve_memory(data, limits) if compat.MICROPYTHON and decoded is None else None
+    module = Module(data, decoded)
+    decoded = data = None
+    if compat.MICROPYTHON:
+        runtime.release("validate")
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
     try:
         try:

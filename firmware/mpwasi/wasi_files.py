@@ -5,7 +5,7 @@ wasi.py imports this module only when a guest imports one of these functions, so
 only prints (hello world) does not pay for it in a board's heap. See wasi.py for the rules (errnos,
 capabilities, rights).
 """
-import struct
+from struct import pack_into, unpack_from  # (paged.install() rebinds these)
 
 from . import compat
 from . import wasi_fs
@@ -76,7 +76,7 @@ def guest_text(ctx, ptr, length):
     m = ctx.mem(ptr, length)
     if length > PATH_MAX:
         raise WasiErrno(ENAMETOOLONG)
-    raw = bytes(memoryview(m)[ptr:ptr + length])
+    raw = bytes(m[ptr:ptr + length])
     if b"\0" in raw:
         raise WasiErrno(EINVAL)
     try:
@@ -222,7 +222,7 @@ def fd_filestat_get(ctx, fd, out):
 
 
 def _put_filestat(ctx, out, st):
-    struct.pack_into("<QQBxxxxxxxQQQQQ", ctx.mem(out, 64), out, st.dev, st.ino, st.filetype,
+    pack_into("<QQBxxxxxxxQQQQQ", ctx.mem(out, 64), out, st.dev, st.ino, st.filetype,
                      st.nlink, st.size, st.atim, st.mtim, st.ctim)
 
 
@@ -257,7 +257,7 @@ def fd_readdir(ctx, fd, buf, length, cookie, out):
         name, kind, ino = entries[index]
         name = _name_bytes(name)
         index += 1
-        struct.pack_into("<QQIBxxx", header, 0, index, ino, len(name), kind)
+        pack_into("<QQIBxxx", header, 0, index, ino, len(name), kind)
         n = min(24, length - used)
         m[buf + used:buf + used + n] = header[:n] if n < 24 else header
         used += n
@@ -430,9 +430,9 @@ def poll_oneoff(ctx, subs, events, count, out):
     fds = []  # (userdata, type, fd)
     for i in range(count):
         base = subs + 48 * i
-        userdata, tag = struct.unpack_from("<QB", m, base)
+        userdata, tag = unpack_from("<QB", m, base)
         if tag == 0:
-            clock_id, timeout, precision, flags = struct.unpack_from("<I4xQQH", m, base + 16)
+            clock_id, timeout, precision, flags = unpack_from("<I4xQQH", m, base + 16)
             if clock_id > CLOCK_THREAD_CPUTIME:
                 clocks.append((userdata, None))
                 continue
@@ -444,7 +444,7 @@ def poll_oneoff(ctx, subs, events, count, out):
             if deadline is None or when < deadline:
                 deadline = when
         else:
-            fds.append((userdata, tag, struct.unpack_from("<I", m, base + 16)[0]))
+            fds.append((userdata, tag, unpack_from("<I", m, base + 16)[0]))
     ready = _poll_fds(ctx, fds, deadline)
     bad_clock = False
     for userdata, when in clocks:
@@ -461,7 +461,7 @@ def poll_oneoff(ctx, subs, events, count, out):
     m = ctx.mem(events, 32 * len(ready))
     at = events
     for userdata, error, kind, nbytes in ready:
-        struct.pack_into("<QHBxxxxxQHxxxxxx", m, at, userdata, error, kind, nbytes, 0)
+        pack_into("<QHBxxxxxQHxxxxxx", m, at, userdata, error, kind, nbytes, 0)
         at += 32
     ctx.put32(out, len(ready))
     return ESUCCESS

@@ -15,6 +15,7 @@ Options:
   --tier=viper|viper-strict  (MicroPython) i32 functions as @micropython.viper code, the others in the
                      fast tier; -strict: the code for boards that fault on unaligned words. The run
                      ends with `viper: N functions, M fallbacks` and the fallbacks' reasons
+  --paged            force paged linear memory (mpwasi.runtime.PAGED: pages allocated on first write)
   --fuse=never|hot|always  the interpreter's superinstructions (mpwasi.runtime.FUSE and HEAT): off,
                      for functions once hot (the default), or for every function from its first call
   -v                 print every failure: script, line, command and what happened
@@ -552,7 +553,7 @@ def count_script(root, name):
     return countable, skipped
 
 
-USAGE = ("usage: run.py [--softfloat] [--tier=interp|fast|auto|viper|viper-strict] [--fuse=never|hot|always] [-v|-vv] [--stop-after=N] [--times] [--list] "
+USAGE = ("usage: run.py [--softfloat] [--paged] [--tier=interp|fast|auto|viper|viper-strict] [--fuse=never|hot|always] [-v|-vv] [--stop-after=N] [--times] [--list] "
          "[names...]")
 
 
@@ -561,11 +562,13 @@ FUSES = ("never", "hot", "always")
 
 
 def parse_args(argv):
-    opts = {"softfloat": False, "tier": None, "fuse": None, "verbose": 0, "stop_after": None,
+    opts = {"softfloat": False, "paged": False, "tier": None, "fuse": None, "verbose": 0, "stop_after": None,
             "times": False, "list": False, "names": []}
     for a in argv:
         if a == "--softfloat":
             opts["softfloat"] = True
+        elif a == "--paged":
+            opts["paged"] = True
         elif a.startswith("--tier="):
             opts["tier"] = a[7:]
             if opts["tier"] not in TIERS:
@@ -606,6 +609,14 @@ def set_fuse(fuse):
         raise RuntimeError("this mpwasi has no fused interpreter code")
     rt.FUSE = fuse != "never"
     rt.HEAT = 1 if fuse == "always" else 40
+
+
+def set_paged():
+    # every linear memory paged (the form a small board gets when the declared memory does not fit)
+    import mpwasi.runtime as rt
+    if not hasattr(rt, "PAGED"):
+        raise RuntimeError("this mpwasi has no paged linear memory")
+    rt.PAGED = True
 
 
 def import_engine(softfloat, tier):
@@ -671,6 +682,13 @@ def main(argv):
         except Exception as e:
             print("run.py: cannot use the engine: %s: %s" % (type(e).__name__, e))
             return 2
+    if opts["paged"]:
+        try:
+            set_paged()
+        except Exception as e:
+            print("run.py: cannot use the engine: %s: %s" % (type(e).__name__, e))
+            return 2
+        print("memory: paged")
     if opts["softfloat"]:
         print("softfloat: forced")
     if opts["tier"]:
