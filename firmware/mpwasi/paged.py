@@ -145,6 +145,14 @@ class Pages:
                 pg = self._page(i)
             pg[o:o + k] = chunk
 
+    def readinto(self, reader, a, n):
+        """reader(buffer) (a stream's readinto) into [a, a+n), through one buffer."""
+        tmp = bytearray(n)
+        got = reader(tmp) or 0
+        if got:
+            self.write(a, memoryview(tmp)[:got])
+        return got
+
     def fill(self, a, n, byte):
         if byte:
             self.write(a, bytes((byte,)) * n)
@@ -216,7 +224,7 @@ def install():
     if not _installed:
         _installed.append(1)
     import sys
-    for name in ("mpwasi.interp", "mpwasi.wasi", "mpwasi.wasi_files", "mpwasi.debugger"):
+    for name in ("mpwasi.interp", "mpwasi.wasi", "mpwasi.wasi_files"):
         m = sys.modules.get(name)
         if m is not None:
             m.pack_into = pack_into

@@ -541,10 +541,13 @@ IMAGE = _env_image()
 IMAGE_SUFFIX = ".img"
 
 
-def load_image(path, data):
+def load_image(path, data, use=None):
     """The decoded module of `data` from the load image beside `path` (path + IMAGE_SUFFIX, made by
     the host tools), or None when there is none or it is not these bytes' (then the module is
-    decoded and validated in full). The image reader is released again."""
+    decoded and validated in full), or use is False (None: IMAGE decides). The image reader is
+    released again."""
+    if not (IMAGE if use is None else use):
+        return None
     try:
         import os
         os.stat(path + IMAGE_SUFFIX)
@@ -558,8 +561,11 @@ def load_image(path, data):
 
 def release(*names):
     """Drops engine modules that only loading needed (mpwasi.validate, mpwasi.image) so that the
-    heap they hold is free for the program; a later load imports them again."""
+    heap they hold is free for the program; a later load imports them again. MicroPython only
+    (CPython has the room, and keeps them)."""
     import sys
+    if sys.implementation.name != "micropython":
+        return
     pkg = sys.modules.get("mpwasi")
     for n in names:
         sys.modules.pop("mpwasi." + n, None)

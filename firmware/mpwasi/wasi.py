@@ -27,8 +27,7 @@ import sys
 
 from . import compat
 from .errors import Exit, LinkError, Trap
-from . import runtime
-from .runtime import HostFunc, Instance, Module
+from .runtime import HostFunc, Instance, Module, load_image, release
 from .wasi_abi import (
     CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME, EBADF, EINVAL,
     EISDIR, ENAMETOOLONG, ENOSYS, ENOTCAPABLE, ENOTSOCK, ESPIPE, ESUCCESS, FDFLAG_APPEND, FT_CHAR,
@@ -336,7 +335,8 @@ class Wasi:
         for buf, n in vecs:
             if not n:
                 continue
-            got = _readinto(f.readinto, m, buf, n)
+            got = (f.readinto(memoryview(m)[buf:buf + n]) if type(m) is bytearray
+                   else m.readinto(f.readinto, buf, n)) or 0
             total += got
             if got < n:
                 break
@@ -351,7 +351,8 @@ class Wasi:
                 continue
             if not compat.MICROPYTHON:
                 reader = getattr(stream, "readinto1", None) or stream.readinto
-                return _readinto(reader, m, buf, n)
+                return (reader(memoryview(m)[buf:buf + n]) if type(m) is bytearray
+                        else m.readinto(reader, buf, n)) or 0
             got = 0
             while got < n:
                 b = stream.read(1)
@@ -447,18 +448,6 @@ class Wasi:
 
     # --- paths ----------------------------------------------------------------------------------
     # --- poll_oneoff ----------------------------------------------------------------------------
-
-def _readinto(reader, m, at, n):
-    """reader(buffer) into memory bytes m at `at` (n bytes at most): in place where m is a
-    bytearray, through a buffer and a copy where it is paged."""
-    if type(m) is bytearray:
-        return reader(memoryview(m)[at:at + n]) or 0
-    tmp = bytearray(n)
-    got = reader(tmp) or 0
-    if got:
-        m[at:at + got] = tmp[:got]
-    return got
-
 
 def _enosys(*args):
     return ENOSYS
@@ -616,8 +605,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
         data = read_module(path_or_bytes)
         if argv0 is None:
             argv0 = path_or_bytes.rsplit("/", 1)[-1]
-        if image if image is not None else runtime.IMAGE:
-            decoded = runtime.load_image(path_or_bytes, data)
+        decoded = load_image(path_or_bytes, data, image)
     else:
         data = path_or_bytes
     # On a small heap, decoding leaves it too fragmented for the linear memory's one large block:
@@ -625,8 +613,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     reserve = _reserve_memory(data, limits) if compat.MICROPYTHON and decoded is None else None
     module = Module(data, decoded)
     decoded = data = None
-    if compat.MICROPYTHON:
-        runtime.release("validate")
+    release("validate")
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
     try:
         try:
