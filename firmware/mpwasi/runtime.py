@@ -122,7 +122,7 @@ def _env_paged():
 # MPWASI_PAGED=1 forces paged linear memory everywhere (as the spec runner's --paged does), =0 dense
 PAGED = _env_paged()
 # a board keeps this much heap beside a dense memory, else the memory is paged
-DENSE_SPARE = 16 * 1024
+DENSE_SPARE = 64 * 1024
 
 
 class Memory:
