@@ -3,6 +3,7 @@ the examples built on them: the call-by-call transcript of tests/mp/wiring_sessi
 and the same transcript, word for word, under the MicroPython unix port; then the command line
 (`python3 -m mpwasi`, `micropython -m mpwasi`) with --pin, --pin-input, --trace-pins and --loops."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -214,6 +215,17 @@ def test_micropython_command_line_runs_the_examples(micropython):
     assert r.stderr == "pin 2 mode OUTPUT\npin 3 mode INPUT_PULLUP\npin 2 = 1\n"
     r = run_micropython(["-m", "mpwasi", "--loops", "1", example("fade")], path=(FIRMWARE,), timeout=120)
     assert r.returncode == 134 and "trap: pinMode: pin 9 is not granted" in r.stderr
+
+
+def test_wasi_and_wiring_together_in_a_reactor(micropython):
+    # uptime.c: wasi-libc's _initialize, printf through fd_write, the pins through wiring
+    want = r"uptime: setup at \d+ ms\nloop 1: pin 2 = 1, under a minute\nloop 2: pin 2 = 0, under a minute\n"
+    r = cli(["--pin", "2", "--trace-pins", "--loops", "2", example("uptime")])
+    assert r.returncode == 0 and re.fullmatch(want, r.stdout), r.stdout + r.stderr
+    assert r.stderr == "pin 2 mode OUTPUT\npin 2 = 1\npin 2 = 0\n"
+    r = run_micropython(["-m", "mpwasi", "--pin", "2", "--loops", "2", example("uptime")],
+                        path=(FIRMWARE,), timeout=120)
+    assert r.returncode == 0 and re.fullmatch(want, r.stdout), r.stdout + r.stderr
 
 
 def test_mpwasi_run_from_python_takes_pins_and_loops():

@@ -64,3 +64,14 @@ def test_the_debugger_stops_inside_loop_on_the_virtual_board(sim):
     assert re.search(r"breakpoint 1, hit 1\nloop @ 0x[0-9a-f]+ \(func 5\): ", r.stdout), r.stdout
     assert "*#0  loop @ " in r.stdout and "breakpoint 1, hit 2\n" in r.stdout
     assert "program exited with status 0" in r.stdout
+
+
+def test_wasi_and_wiring_together_on_the_virtual_board(sim):
+    # a wasi-libc reactor (_initialize) using printf and the pins: its linear memory is allocated
+    # before the imports are linked, so the block the runner held free for it is still whole
+    r = mpwasi(sim, ["run", os.path.join(EXAMPLES, "uptime.wasm"), "--pin", "2", "--trace-pins",
+                     "--loops", "2"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.fullmatch(r"uptime: setup at \d+ ms\nloop 1: pin 2 = 1, under a minute\n"
+                        r"loop 2: pin 2 = 0, under a minute\n", r.stdout), r.stdout
+    assert r.stderr.endswith("pin 2 mode OUTPUT\npin 2 = 1\npin 2 = 0\n"), r.stderr
