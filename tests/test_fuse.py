@@ -150,18 +150,128 @@ def test_a_function_is_fused_once_hot_and_its_running_frames_go_on():
             0x0B, 0x0B]
     data = one_function(["i32"], ["i32"], [(2, "i32")], body)
     expect = sum(i * i for n in range(1, 61) for i in range(n)) & 0xFFFFFFFF
-    saved = runtime.FUSE, runtime.HEAT
+    saved = runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN
     try:
-        for fuse_on, heat in ((False, 40), (True, 40), (True, 1), (True, 500)):
-            runtime.FUSE, runtime.HEAT = fuse_on, heat
+        for fuse_on, heat, own in ((False, 40, False), (True, 40, False), (True, 1, False),
+                                   (True, 500, False), (True, 40, True), (True, 1, True),
+                                   (True, 500, True)):
+            runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN = fuse_on, heat, own
             inst = mpwasi.Instance(mpwasi.Module(data))
-            assert inst.exports["f"](60) == expect, (fuse_on, heat)
-            if fuse_on:
+            assert inst.exports["f"](60) == expect, (fuse_on, heat, own)
+            f = inst.funcs[0]
+            if own:  # a buffer of its own, offsets less the body's start (heat 500: mid-run)
+                assert inst.module._fused[0] is data and f.code is not data
+                assert f.fused and f.base > 0 and f.start == 0 and f.end == len(f.code)
+            elif fuse_on:
                 assert inst.module._done[0] == 1  # fused (under heat 500: in the middle of the run)
             else:
                 assert inst.module._fused[0] is data
     finally:
-        runtime.FUSE, runtime.HEAT = saved
+        runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN = saved
+
+
+def fib_module():
+    # fib(n) with the recursive calls in a block (as clang writes it) and a trap at n == 100
+    m = ModuleBuilder()
+    t = m.type(["i32"], ["i32"])
+    body = [0x20, 0, 0x41] + sleb(100) + [0x46, 0x04, 0x40, 0x00, 0x0B,   # n == 100: unreachable
+            0x02, 0x40, 0x20, 0, 0x41, 1, 0x4D, 0x0D, 0,                   # block; br_if n <= 1
+            0x20, 0, 0x41, 0x7F, 0x6A, 0x10, 0, 0x21, 1,                   # a = fib(n - 1)
+            0x20, 0, 0x41, 0x7E, 0x6A, 0x10, 0, 0x20, 1, 0x6A, 0x21, 0,    # n = fib(n - 2) + a
+            0x0B, 0x20, 0, 0x0B]
+    m.func(t, [(1, "i32")], body)
+    m.export("fib", 0, 0)
+    return m.bytes()
+
+
+def test_a_recursive_function_fused_into_its_own_buffer_under_its_running_frames():
+    # fusion at a call, 20 frames of the same function deep: their return offsets are moved to
+    # the new buffer's; a trap's backtrace gives the module's offsets either way
+    data = fib_module()
+    saved = runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN
+    try:
+        traces = []
+        for fuse_on, heat, own in ((False, 40, False), (True, 40, True), (True, 300, True),
+                                   (True, 1, True), (True, 40, False)):
+            runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN = fuse_on, heat, own
+            inst = mpwasi.Instance(mpwasi.Module(data))
+            assert inst.exports["fib"](20) == 6765, (fuse_on, heat, own)
+            assert inst.funcs[0].fused and (inst.funcs[0].base > 0) == own
+            with pytest.raises(mpwasi.Trap) as e:
+                inst.exports["fib"](100)
+            traces.append(e.value.frames)
+        assert all(t == traces[0] for t in traces)
+    finally:
+        runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN = saved
+
+
+def test_functions_stay_unfused_past_the_budget():
+    # no room (the budget a small heap gives): the function runs the module's bytes, correctly
+    data = fib_module()
+    saved = runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN
+    try:
+        runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN = True, 1, True
+        inst = mpwasi.Instance(mpwasi.Module(data))
+        inst.module._budget = 100  # less than the function's cost
+        assert inst.exports["fib"](15) == 610
+        f = inst.funcs[0]
+        assert f.fused and f.base == 0 and f.code is data
+    finally:
+        runtime.FUSE, runtime.HEAT, runtime.FUSE_OWN = saved
+
+
+def test_micropython_with_a_small_heap_fuses_hot_functions_into_their_own_buffers(micropython):
+    # too little heap for a copy of the module (8x its size + FUSE_HEAP): the hot functions of
+    # the board kernels get buffers of their own, and compute what the module's bytes compute
+    from mp.runner import run_micropython
+    runs = (("fib", 20), ("sieve", 2), ("crc32", 1), ("quicksort", 300))
+    saved = runtime.FUSE
+    expect = {}
+    try:
+        runtime.FUSE = False
+        for k, n in runs:
+            with open(os.path.join(REPO, "bench", "programs", "board", k + ".wasm"), "rb") as f:
+                expect[k] = mpwasi.Instance(mpwasi.Module(f.read())).exports["run"](n)
+    finally:
+        runtime.FUSE = saved
+    code = ("import sys, mpwasi\n"
+            "for k, n in %r:\n"
+            "    m = mpwasi.Module(open('bench/programs/board/%%s.wasm' %% k, 'rb').read())\n"
+            "    inst = mpwasi.Instance(m)\n"
+            "    r = inst.exports['run'](n)\n"
+            "    own = [f for f in inst.funcs if f.host is None and f.base]\n"
+            "    print('RESULT', k, r, m.code()[0] is m.data, len(own), m._budget)\n" % (runs,))
+    r = run_micropython(["-c", code], heapsize="700K", timeout=600, path=[os.path.join(REPO, "firmware")])
+    got = {}
+    for line in r.stdout.splitlines():
+        w = line.split()
+        if w and w[0] == "RESULT":
+            got[w[1]] = w[2:]
+    assert len(got) == len(runs), r.stdout + r.stderr
+    for k, n in runs:
+        value, module_bytes, n_own, budget = got[k]
+        assert int(value) == expect[k], k
+        assert module_bytes == "True" and int(n_own) >= 1, (k, got[k])
+        assert 0 <= int(budget) < 100 * 1024
+
+
+def test_rebased_side_tables_point_where_the_module_offsets_did():
+    # every function of the spec and bench modules: each side-table target less the body's start
+    for path in modules():
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            m = mpwasi.Module(data)
+        except mpwasi.WasmError:
+            continue
+        for i in range(len(m._m.codes)):
+            lt, start, end = m._m.codes[i]
+            side = m._m.side_tables[i]
+            code, moved = fuse.fuse_function(data, start, end, side, [])
+            assert len(code) == end - start and len(moved) == len(side)
+            for j in range(0, len(side), 4):
+                assert moved[j] == side[j] or moved[j] == side[j] - start, (path, i, j)
+                assert moved[j + 1:j + 4] == side[j + 1:j + 4]
 
 
 def test_the_debugger_runs_the_module_bytes():
@@ -225,6 +335,12 @@ def test_fused_and_unfused_runs_agree_on_spec_modules_and_their_mutants():
                 fused = run(mutant, True)
                 assert fused == plain, (files[i], k)
                 compared += len(plain)
+                if k < 2:  # each function fused into a buffer of its own
+                    runtime.FUSE_OWN = True
+                    try:
+                        assert run(mutant, True) == plain, (files[i], k, "own")
+                    finally:
+                        runtime.FUSE_OWN = False
     finally:
         runtime.FUSE, runtime.HEAT = saved
     assert compared > 5000

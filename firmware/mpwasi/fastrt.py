@@ -45,7 +45,7 @@ _UNLIMITED_DEPTH = 1 << 30
 
 
 def _frame(F):
-    return (F.idx, F.name, F.start)
+    return (F.idx, F.name, F.start + F.base)  # (base: a function fused into a buffer of its own)
 
 
 def _tb(e, F):

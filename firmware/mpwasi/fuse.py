@@ -151,6 +151,52 @@ def fuse_body(data, out, start, end, consts):
     _fuse_body(data, out, start, end, consts, index)
 
 
+class _Shifted:
+    # a function's own buffer seen at the module offsets of its body (fusing writes there)
+    def __init__(self, buf, base):
+        self.buf = buf
+        self.base = base
+
+    def __setitem__(self, i, v):
+        self.buf[i - self.base] = v
+
+    def __getitem__(self, i):
+        return self.buf[i - self.base]
+
+
+def fuse_function(data, start, end, side, consts):
+    """Fuse the validated body data[start:end] into a buffer of its own: (code, side table) where
+    offset 0 is the module's offset `start` (the side table's targets are moved likewise), for a
+    board without room for a copy of the whole module."""
+    buf = bytearray(data[start:end])
+    fuse_body(data, _Shifted(buf, start), start, end, consts)
+    return buf, rebase_side(data, start, end, side, start)
+
+
+def rebase_side(data, start, end, side, base):
+    """A copy of the side table of the body data[start:end] with its target pcs less `base`
+    (the entries are in code order: 4 ints per if/else/br/br_if; a br_table's header, whose
+    first int is a count, then 4 per label depth)."""
+    out = side[:]
+    n = 0
+    pc = start
+    while pc < end:
+        op = data[pc]
+        nxt = skip(data, pc + 1, op)
+        if op == 0x04 or op == 0x05 or op == 0x0C or op == 0x0D:
+            out[n] -= base
+            n += 4
+        elif op == 0x0E:
+            top = out[n] - 1  # the header: deepest label + 1, single-byte depths
+            n += 4
+            for _ in range(top + 1):
+                if out[n]:  # (0: a depth no label of this br_table uses)
+                    out[n] -= base
+                n += 4
+        pc = nxt
+    return out
+
+
 def _const(consts, index, v):
     i = index.get(v)
     if i is None:

@@ -294,6 +294,7 @@ def execute(func, args, limits=None, budget=None):
     fr = []
     if budget is None:
         budget = Budget(limits)
+    _running.append(fr)
     try:
         r = _run(func, s, fr, budget)
         _last[0] = None
@@ -320,6 +321,8 @@ def execute(func, args, limits=None, budget=None):
     except BaseException:
         _take_last()
         raise
+    finally:
+        _running.pop()
 
 
 def _take_last():
@@ -336,11 +339,11 @@ _last = [None, 0]
 def backtrace(fr, fn, pc):
     out = []
     if fn is not None:
-        out.append((fn.idx, fn.name, pc))
+        out.append((fn.idx, fn.name, pc + fn.base))
     i = len(fr) - 4
     while i >= 0 and len(out) < 64:
         f = fr[i]
-        out.append((f.idx, f.name, fr[i + 1]))
+        out.append((f.idx, f.name, fr[i + 1] + f.base))
         i -= 4
     return out
 
@@ -377,6 +380,8 @@ def _run(fn, s, fr, budget):
     IU = _TABLES[1]
     hi = HI
     lo = LO
+    SL = _SL
+    nsl = len(SL)
     # f64 arithmetic inline through one 8-byte buffer seen as an int and a float (where the
     # host has doubles and memoryview.cast: CPython); else through the numeric tables
     FQ = FD = None
@@ -708,8 +713,11 @@ def _run(fn, s, fr, budget):
                                 tier_hook(f)
                         if not f.fused:  # the first calls run the module's own bytes
                             f.heat -= 1
-                            if f.heat <= 0:
-                                _fuse(f)
+                            if f.heat <= 0 and _fuse(f, fr) and f is fn:
+                                pc -= fn.base  # (f runs here: in its own buffer now)
+                                code = fn.code
+                                side = fn.side
+                                fend = fn.end
                         e = f.entry
                         if e is None:
                             e = _entry(f)
@@ -792,7 +800,12 @@ def _run(fn, s, fr, budget):
                         push(v)
                         pc += 1
                         continue
-                    del s[fp:]
+                    if fp < nsl:
+                        del s[SL[fp]]
+                    else:
+                        if fp < SLICES:
+                            nsl = _slices(fp)
+                        del s[fp:]
                     if not fr:
                         push(v)
                         return s
@@ -1099,12 +1112,17 @@ def _run(fn, s, fr, budget):
                     if pc == fend:
                         # return from the function
                         nres = fn.nres
-                        if nres == 1:
-                            v = s[-1]
-                            del s[fp:]
-                            push(v)
-                        elif nres == 0:
-                            del s[fp:]
+                        if nres < 2:
+                            if nres:
+                                v = s[-1]
+                            if fp < nsl:
+                                del s[SL[fp]]
+                            else:
+                                if fp < SLICES:
+                                    nsl = _slices(fp)
+                                del s[fp:]
+                            if nres:
+                                push(v)
                         else:
                             s[fp:] = s[len(s) - nres:]
                         if not fr:
@@ -1153,8 +1171,11 @@ def _run(fn, s, fr, budget):
                                 tier_hook(f)
                         if not f.fused:  # the first calls run the module's own bytes
                             f.heat -= 1
-                            if f.heat <= 0:
-                                _fuse(f)
+                            if f.heat <= 0 and _fuse(f, fr) and f is fn:
+                                pc -= fn.base  # (f runs here: in its own buffer now)
+                                code = fn.code
+                                side = fn.side
+                                fend = fn.end
                         e = f.entry
                         if e is None:
                             e = _entry(f)
@@ -1204,8 +1225,11 @@ def _run(fn, s, fr, budget):
                             tier_hook(fn)
                     if not fn.fused:  # hot enough to fuse (the code stays valid at this pc)
                         fn.heat -= 1
-                        if fn.heat <= 0:
-                            _fuse(fn)
+                        if fn.heat <= 0 and _fuse(fn, fr):
+                            pc -= fn.base  # (in its own buffer now)
+                            code = fn.code
+                            side = fn.side
+                            fend = fn.end
                     if code[pc] & 0x80:
                         while code[pc] & 0x80:
                             pc += 1
@@ -1398,16 +1422,72 @@ def _run(fn, s, fr, budget):
         raise
 
 
-def _fuse(f):
+def _fuse(f, fr):
     # f is hot (HEAT calls or loop iterations): its body gets fused in the module's copy of the
     # code (fuse.py). Every fused form starts and ends where its sequence did, so the frames
-    # running f (at a loop or after a call) go on in the fused code.
+    # running f (at a loop or after a call) go on in the fused code. Without a copy (a small
+    # heap) f gets a buffer of its own, where offsets are less f.base: f's frames in fr are moved,
+    # and the caller moves its own pc if f is running (returns the shift, else 0).
     m = f.inst.module
-    m.fuse_body(f.idx - m._m.n_imported_funcs)
+    if len(_running) > 1 and m.code()[0] is m.data:
+        f.heat = HEAT_AGAIN  # a frame of f in an outer call tree could not be moved: later
+        return 0
+    r = m.fuse_body(f.idx - m._m.n_imported_funcs, f.side)
     f.fused = True
+    f.entry = None
     if isinstance(f.code, list) and not isinstance(f.side, list):
         f.side = list(f.side)  # (CPython, like the code: indexing a list is the fastest)
-    f.entry = None
+    if not r:
+        return 0
+    code, side, base = r
+    f.code = code
+    f.side = side
+    f.start -= base
+    f.end -= base
+    f.base = base
+    for i in range(0, len(fr), 4):
+        if fr[i] is f:
+            fr[i + 1] -= base
+    return base
+
+
+HEAT_AGAIN = 1000
+_running = []  # the frame lists of the call trees running (more than one: a host function called wasm)
+
+
+# MicroPython makes a heap object of the slice in `del s[fp:]`: 16 bytes on every wasm return.
+# There the slices s[fp:] of the first SLICES frame bases are made once and kept in _SL.
+_SL = []
+SLICES = 0
+
+
+class _Slicer:
+    def __getitem__(self, k):
+        return k
+
+
+def _slices(fp):
+    # _SL extended past fp (fp < SLICES); its new length
+    g = _Slicer()
+    n = fp + 16
+    if n > SLICES:
+        n = SLICES
+    while len(_SL) < n:
+        _SL.append(g[len(_SL):])
+    return len(_SL)
+
+
+def _slice_cache():
+    global SLICES
+    try:
+        import sys
+        if sys.implementation.name == "micropython":
+            SLICES = 256
+    except (ImportError, AttributeError):
+        pass
+
+
+_slice_cache()
 
 
 def _entry(f):

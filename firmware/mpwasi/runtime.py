@@ -377,6 +377,7 @@ class Function:
         self.fused = True  # when False, the interpreter fuses its code once it is hot
         self.heat = HEAT
         self.entry = None  # (code, start, side, end, nparams, local_init), set by the interpreter
+        self.base = 0  # the module offset of code[0] (a function fused into a buffer of its own)
 
     @property
     def type(self):
@@ -435,11 +436,18 @@ def _env_fuse():
 
 
 # whether the interpreter runs fused code (fuse.py) and after how many calls plus loop iterations
-# a function is fused; MPWASI_FUSE=0 turns fusion off, MPWASI_FUSE=always fuses at the first call
+# a function is fused; MPWASI_FUSE=0 turns fusion off, MPWASI_FUSE=always fuses at the first call,
+# MPWASI_FUSE=own too, each function into a buffer of its own (as on a small board: FUSE_OWN)
 FUSE = _env_fuse() not in ("0", "off", "never")
-HEAT = 1 if _env_fuse() == "always" else 40  # (plus one per 8 bytes of the function's body)
-# MicroPython fuses only with this much free heap beyond eight times the module's size
+HEAT = 1 if _env_fuse() in ("always", "own") else 40  # (plus one per 8 bytes of the function's body)
+FUSE_OWN = _env_fuse() == "own"
+# MicroPython fuses in a copy of the whole module only with this much free heap beyond eight
+# times the module's size; with less (a Pico), each hot function is fused into a buffer of its own
+# while they fit in FUSE_SHARE of the heap that was free at the first instantiation, and only while
+# the heap has four times the function's cost free (plus FUSE_SPARE)
 FUSE_HEAP = 512 * 1024
+FUSE_SHARE = 8  # (1/8)
+FUSE_SPARE = 8 * 1024
 
 
 def _free():
@@ -485,17 +493,20 @@ class Module:
         self._m = m
         self.data = data
         self._fused = None
+        self._budget = 0  # bytes left for functions fused into their own buffers
 
     def code(self):
         """(code the interpreter runs, constant pool, fused): a copy of the module's bytes
         that functions get fused in (fuse.py) once hot (Function.heat), where there is room for
-        it; else the module's own bytes, and fused is True (nothing to do)."""
+        it; else the module's own bytes, with fused False where hot functions get buffers of
+        their own (fuse_body), True where nothing is fused."""
         if self._fused is None:
             self._fused = (self.data, (), True)
             free = _free()
             # a board keeps its heap for the program unless it has plenty (PSRAM, the unix
             # port): the copy costs the module's size, and fusing allocates while it runs
-            if FUSE and (free is None or free >= 8 * len(self.data) + FUSE_HEAP or HEAT == 1):
+            if FUSE and not FUSE_OWN and (free is None or free >= 8 * len(self.data) + FUSE_HEAP
+                                          or HEAT == 1):
                 try:
                     # on CPython (no fixed heap) the copy is a list: CPython indexes a list of
                     # small ints about four times faster than a bytearray; a board keeps bytes
@@ -504,15 +515,33 @@ class Module:
                     self._done = bytearray(len(self._m.codes))
                 except MemoryError:
                     pass
+            if FUSE and self._fused[2] and (free is not None or FUSE_OWN):
+                self._budget = free // FUSE_SHARE if free is not None else 1 << 30
+                self._fused = (self.data, [], False)
         return self._fused
 
-    def fuse_body(self, i):
-        """Fuse the body of defined function i in the copy (once per module)."""
+    def fuse_body(self, i, side=None):
+        """Fuse the body of defined function i: in the copy of the module (once per module;
+        returns None), or, without one, into a buffer of its own: returns (code, side table,
+        base: the module offset of the buffer's offset 0), or False when there is no room
+        (side: the function's side table)."""
+        from . import fuse
+        lt, start, end = self._m.codes[i]
+        if self._fused[0] is self.data:
+            cost = 2 * (end - start) + 4 * len(side) + 64
+            free = _free()
+            if cost > self._budget or (free is not None and free < 4 * cost + FUSE_SPARE):
+                return False
+            try:
+                code, side = fuse.fuse_function(self.data, start, end, side, self._fused[1])
+            except MemoryError:
+                return False
+            self._budget -= cost
+            return code, side, start
         if not self._done[i]:
-            from . import fuse
-            lt, start, end = self._m.codes[i]
             self._done[i] = 1
             fuse.fuse_body(self.data, self._fused[0], start, end, self._fused[1])
+        return None
 
     @property
     def imports(self):

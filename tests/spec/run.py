@@ -16,8 +16,9 @@ Options:
                      fast tier; -strict: the code for boards that fault on unaligned words. The run
                      ends with `viper: N functions, M fallbacks` and the fallbacks' reasons
   --paged            force paged linear memory (mpwasi.runtime.PAGED: pages allocated on first write)
-  --fuse=never|hot|always  the interpreter's superinstructions (mpwasi.runtime.FUSE and HEAT): off,
-                     for functions once hot (the default), or for every function from its first call
+  --fuse=never|hot|always|own  the interpreter's superinstructions (mpwasi.runtime.FUSE and HEAT):
+                     off, for functions once hot (the default), or for every function from its first
+                     call; own: the same, each function into a buffer of its own (a small board's way)
   -v                 print every failure: script, line, command and what happened
   -vv                also print the Python traceback of unexpected exceptions
   --stop-after=N     stop after N failed commands
@@ -553,12 +554,12 @@ def count_script(root, name):
     return countable, skipped
 
 
-USAGE = ("usage: run.py [--softfloat] [--paged] [--tier=interp|fast|auto|viper|viper-strict] [--fuse=never|hot|always] [-v|-vv] [--stop-after=N] [--times] [--list] "
+USAGE = ("usage: run.py [--softfloat] [--paged] [--tier=interp|fast|auto|viper|viper-strict] [--fuse=never|hot|always|own] [-v|-vv] [--stop-after=N] [--times] [--list] "
          "[names...]")
 
 
 TIERS = ("interp", "fast", "auto", "viper", "viper-strict")
-FUSES = ("never", "hot", "always")
+FUSES = ("never", "hot", "always", "own")
 
 
 def parse_args(argv):
@@ -608,7 +609,9 @@ def set_fuse(fuse):
     if not hasattr(rt, "FUSE"):
         raise RuntimeError("this mpwasi has no fused interpreter code")
     rt.FUSE = fuse != "never"
-    rt.HEAT = 1 if fuse == "always" else 40
+    rt.HEAT = 1 if fuse in ("always", "own") else 40
+    if fuse == "own" or hasattr(rt, "FUSE_OWN"):
+        rt.FUSE_OWN = fuse == "own"
 
 
 def set_paged():
