@@ -31,6 +31,7 @@ for src in *.c; do
     extra=
     # hello is the heap benchmark's program (bench/heap.py): a small stack (8 KiB instead of
     # 64 KiB) as one would link for a board, so its memory fits in one page or less.
+    # (hello_default.c keeps wasm-ld's defaults: two pages, for the board-memory tests.)
     [ "$src" = hello.c ] && extra="-Wl,-z,stack-size=8192"
     # --strip-debug: wasi-libc's archive carries DWARF; keep the name section only.
     "$CC" --target=wasm32-wasi --sysroot="$sysroot" -O2 -Wl,--strip-debug $extra -o "$out" "$src" -lm

@@ -104,16 +104,6 @@ def memarg(code, pc):
     return uleb(code, pc + 1)
 
 
-def _float_views():
-    try:
-        from .nativefloat import _MQ, _MD
-        return _MQ, _MD
-    except ImportError:
-        return None
-
-
-_FVIEWS = _float_views() if numeric.HOST_DOUBLE else None
-
 
 def _kinds():
     # the group of each opcode above 0xC4 in the fused code (fuse.py); 8: the rare ones
@@ -180,7 +170,7 @@ def _load(op, data, ea):
 def _i32_tables():
     # the binary and unary operation tables with signed i32 operands and results (the i32
     # entries of numeric's tables take and give bit patterns); the rest are numeric's entries,
-    # copied again when the float operations change (numeric.force_softfloat)
+    # copied again when the float operations change (numeric.GEN: force_softfloat, floats)
     b = list(BIN)
     u = list(UN)
 
@@ -215,7 +205,7 @@ def _i32_tables():
     u[0xAD] = u32  # i64.extend_i32_u
     _TABLES[0] = b
     _TABLES[1] = u
-    _TABLES[2] = numeric.SOFT
+    _TABLES[2] = numeric.GEN
 
 
 def _div_s(a, b):
@@ -374,7 +364,7 @@ def _run(fn, s, fr, budget):
         fuel_left -= fuel
     K = inst.consts
     FK = _FK
-    if _TABLES[2] is not numeric.SOFT:
+    if _TABLES[2] != numeric.GEN:
         _i32_tables()
     IB = _TABLES[0]
     IU = _TABLES[1]
@@ -385,8 +375,8 @@ def _run(fn, s, fr, budget):
     # f64 arithmetic inline through one 8-byte buffer seen as an int and a float (where the
     # host has doubles and memoryview.cast: CPython); else through the numeric tables
     FQ = FD = None
-    if not numeric.SOFT and _FVIEWS:
-        FQ, FD = _FVIEWS
+    if not numeric.SOFT and numeric.FVIEWS:
+        FQ, FD = numeric.FVIEWS
     op = 0
     try:
         while True:

@@ -7,8 +7,12 @@ softfloat is forced (force_softfloat(), or MPWASI_SOFTFLOAT=1 on CPython).
 
 UN[op] and BIN[op] are the operation tables the interpreter dispatches numeric opcodes through
 (0x45..0xC4 and, at 0xE0 + n, the 0xFC-prefixed saturating truncations). They are mutated in
-place when the float path changes, so holders of the lists see the change.
+place when the float path changes, so holders of the lists see the change. On MicroPython the
+float entries start as stubs that load the float code (floats()) at the first float operation
+executed, so a program without one keeps nativefloat/softfloat out of the heap.
 """
+
+import sys as _sys
 
 from .errors import Trap
 
@@ -299,9 +303,50 @@ def _install(t):
             UN[op] = t[nm]
 
 
+# (nativefloat's int/double views of one 8-byte buffer once native floats are installed, for the
+# interpreter's inline f64 arithmetic; None without them)
+FVIEWS = None
+# counts the installs of float code (holders of copies of UN/BIN compare it to copy them again)
+GEN = 0
+
+
+def _stub(op, binary):
+    # a float entry before the float code is loaded: loads it, then does the operation
+    if binary:
+        def f(a, b):
+            floats()
+            return BIN[op](a, b)
+    else:
+        def f(a):
+            floats()
+            return UN[op](a)
+    return f
+
+
+def _stubs():
+    for op in _FLOAT_OPS:
+        if _FLOAT_OPS[op][4:] in _BINARY_FLOAT:
+            BIN[op] = _stub(op, True)
+        else:
+            UN[op] = _stub(op, False)
+
+
+_loaded = []
+
+
+def floats():
+    """Install the float operations SOFT names (MicroPython does it at the first float operation a
+    program executes: a program that executes none never loads nativefloat/softfloat)."""
+    if not _loaded:
+        force_softfloat(SOFT)
+
+
 def force_softfloat(on=True):
     """Compute every float operation with the integer softfloat (exact on any host)."""
-    global SOFT
+    global SOFT, FVIEWS, GEN
+    if not _loaded:
+        _loaded.append(1)
+    GEN += 1
     if on:
         from . import softfloat
         t = {}
@@ -312,10 +357,12 @@ def force_softfloat(on=True):
             t[nm] = getattr(softfloat, nm)
         _install(t)
         SOFT = True
+        FVIEWS = None
     else:
         from . import nativefloat
         _install(nativefloat._build_native())
         SOFT = False
+        FVIEWS = getattr(nativefloat, "_MQ", None) and (nativefloat._MQ, nativefloat._MD)
 
 
 def is_softfloat():
@@ -333,9 +380,7 @@ def _env_soft():
         return False
 
 
-if HOST_DOUBLE and not _env_soft():
-    from . import nativefloat as _nf
-    _install(_nf._build_native())
-    _nf = None
-else:
-    force_softfloat()
+SOFT = not (HOST_DOUBLE and not _env_soft())
+_stubs()
+if _sys.implementation.name != "micropython":
+    floats()  # (a desktop has the room; the interpreter's inline f64 path wants the views at once)
