@@ -393,7 +393,11 @@ def cmd_run(args, debug=False):
         return 130
     need = wasm_memory_bytes(data)
     asks = "" if need is None else "; %s asks for %d bytes (%d pages) of linear memory" % (name, need, need // 65536)
+    heap_report = None
     for kind, message in res.errors:
+        if kind == "heap":      # the figures after a trap, not an error of its own
+            heap_report = message
+            continue
         if kind == "noengine":
             raise CliError("the mpwasi engine is not installed on the board (%s): run without --no-install, "
                            "or mpwasi install" % message)
@@ -403,7 +407,10 @@ def cmd_run(args, debug=False):
         _err("mpwasi: %s: %s: %s" % (name, kind, message))
         return 1
     if res.status == 134 and b"trap: out of memory" in res.err_tail:
-        _err("mpwasi: the board ran out of memory: its heap is %s bytes%s" % (heap, asks))
+        if heap_report:
+            _err("mpwasi: " + _memory_message(heap_report + " trap: out of memory", name, heap, guest_args, env, asks))
+        else:
+            _err("mpwasi: the board ran out of memory: its heap is %s bytes%s" % (heap, asks))
     if res.board_error.strip():
         text = res.board_error.rstrip().replace("\r\n", "\n")
         last = text.splitlines()[-1]

@@ -217,6 +217,8 @@ def run_program(run, path, args="", env="", dirs=None, **hw):
         status = run(path, args, env, dirs, stdin=inp, stdout=out, stderr=err, **hw)
         if not isinstance(status, int):
             status = 0
+        if status == 134:  # a trap (perhaps out of memory): the figures for the host's message
+            report(raw, "heap", "run %d %d %d" % (gc.mem_alloc() + gc.mem_free(), free - cost, cost))
     except KeyboardInterrupt:
         report(raw, "interrupted", "the program was stopped by Ctrl-C")
         status = 130
