@@ -92,7 +92,9 @@ def run_on_board(board, names, tmp_path_factory):
                         d.put_bytes(content, box + "/" + fn)
                     out, err = io.BytesIO(), io.BytesIO()
                     res = d.run_module(dest, args, [], [(box, ".")], out=out, err=err)
-                    runs.append((res.status, out.getvalue(), err.getvalue(), res.errors))
+                    # ("heap": the runner's account of the heap after a trap, not an error)
+                    runs.append((res.status, out.getvalue(), err.getvalue(),
+                                 [e for e in res.errors if e[0] != "heap"]))
                     d.remove(box, recursive=True)
                 results[name] = runs
     return results
