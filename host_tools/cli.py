@@ -441,7 +441,12 @@ def _memory_message(report, name, heap, guest_args, env, asks):
         return ("the board ran out of memory reading %s's %s%s: its heap is %s bytes; pass fewer or shorter ones"
                 % (name, nargs, what, heap))
     return ("the board ran out of memory running %s%s: its heap is %s bytes, %s free when the program started "
-            "(its %s took %s bytes)%s" % (name, what, heap, free, nargs, cost, asks))
+            "(its %s took %s bytes)%s; %s" % (name, what, heap, free, nargs, cost, asks, MEMORY_ADVICE))
+
+
+# what to do when a program does not fit the board's heap (issue 18)
+MEMORY_ADVICE = ("to fit: cap its memory (--limits memory=BYTES), link it with a smaller stack "
+                 "(-Wl,-z,stack-size=16384), or use a board with PSRAM")
 
 
 def _quiet_stdout():

@@ -141,6 +141,7 @@ def test_out_of_heap_names_the_heap_and_the_request(sim, tmp_path):
     err = r.stderr.decode()
     assert "ran out of memory" in err and "heap is" in err
     assert "13107200 bytes (200 pages)" in err
+    assert "--limits memory=" in err and "-Wl,-z,stack-size=" in err and "PSRAM" in err  # what to do
 
 
 def test_not_a_wasm_file_is_refused(sim, tmp_path):
