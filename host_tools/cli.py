@@ -164,6 +164,8 @@ def cmd_push(args):
         finally:
             prog.done()
         image = _push_image(d, data, dest, args)
+        if data[:4] == b"\0asm" and not args.no_compile:
+            _push_aot(d, args.file, data, dest, compile=True)
     digest = hashlib.sha256(data).hexdigest()
     if args.json:
         print(json.dumps({"dest": dest, "result": result, "bytes": len(data), "sha256": digest,
@@ -267,10 +269,12 @@ class _Uncook:
         self.raw.flush()
 
 
-def _push_aot(d, module_path, data, dest):
+def _push_aot(d, module_path, data, dest, compile=False):
     """The fast tier's ahead-of-time .mpy (`mpwasi compile --board B`) for this board lying next to
     the module, if its hash matches the module's, goes next to the module on the board, named for
-    the board's copy (`<stem>_<hash16>.mpy`, what mpwasi.run looks for there)."""
+    the board's copy (`<stem>_<hash16>.mpy`, what mpwasi.run looks for there); else, with
+    `compile`, one compiled for the board's own architecture (aot.for_board, cached by the
+    module's hash)."""
     import hashlib
     from mpwasi.fastrt import aot_name
     digest = hashlib.sha256(data).hexdigest()
@@ -284,6 +288,12 @@ def _push_aot(d, module_path, data, dest):
         if os.path.isfile(path):
             local = path
             break
+    if local is None and compile:
+        from . import aot
+        info = d.info()
+        bits = profile.float_bits if profile is not None else 64
+        local = aot.for_board(module_path, data, info.get("arch"), bits, info.get("mpy_version"),
+                              log=lambda m: _err("mpwasi: " + m) if "no ahead-of-time" in m else None)
     if local is None:
         return None
     i = dest.rfind("/")
@@ -367,7 +377,7 @@ def cmd_run(args, debug=False):
             d.put_bytes(data, dest, progress=prog)
         finally:
             prog.done()
-        _push_aot(d, args.module, data, dest)
+        _push_aot(d, args.module, data, dest, compile=not debug and not args.no_compile)
         _push_image(d, data, dest, args)
         if debug:
             out = _Uncook(sys.stdout.buffer)
@@ -765,6 +775,9 @@ def _module_options(p):
     p.add_argument("--env", action="append", metavar="K=V", help="environment variable for the module")
     p.add_argument("--dest", help="where the module goes on the board (default %s/<name>)" % APPS_DIR)
     p.add_argument("--no-install", action="store_true", help="do not check or install the engine")
+    p.add_argument("--no-compile", action="store_true",
+                   help="run: do not compile the module for the board's architecture (viper/native "
+                        ".mpy beside it, cached by the module's hash)")
     g = p.add_argument_group("pins (the `wiring` imports; none are granted by default)")
     g.add_argument("--pin", action="append", metavar="N[,N...]", help="grant pin N to the module")
     g.add_argument("--pin-input", action="append", metavar="PIN=VALUE",
@@ -804,6 +817,8 @@ def build_parser():
     p.add_argument("dest", nargs="?", help=":path on the board (default %s/<name>)" % APPS_DIR)
     p.add_argument("--json", action="store_true")
     _validate_option(p)
+    p.add_argument("--no-compile", action="store_true",
+                   help="a .wasm goes alone (no .mpy compiled for the board's architecture beside it)")
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("run", help="run a .wasm on the board, streaming its output",

@@ -325,3 +325,40 @@ print(mod.VIPER, len(mod.VFUNCS), inst.exports["run"](1) & 0xFFFFFFFF)
     p = run_code(code, heapsize="64M", timeout=300)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["True", "1", str(wasmtime_run("crc32", 1))]
+
+
+# ---------------------------------------------------------------- the host compiles for the board
+
+@needs_mpy_cross
+def test_run_and_push_compile_for_the_boards_architecture_cached_by_hash(micropython, tmp_path):
+    """`mpwasi run`/`push` on the virtual board (the unix port: x64) put `<stem>_<hash16>.mpy`
+    compiled for the board beside the module, from a cache keyed by the module's hash;
+    --no-compile sends the module alone."""
+    env = dict(os.environ, MPWASI_DATA_DIR=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([REPO, FIRMWARE]))
+    hello = os.path.join(REPO, "examples", "hello.wasm")
+    cli = [sys.executable, "-m", "host_tools.cli"]
+
+    def mpwasi_(*args):
+        p = subprocess.run(cli + list(args), capture_output=True, text=True, cwd=REPO, env=env,
+                           timeout=600)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return p.stdout
+
+    assert "Hello, world!" in mpwasi_("run", "--virtual", hello)
+    import hashlib
+    with open(hello, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    cached = tmp_path / "cache" / "mpwasi" / "aot"
+    built = [p for p in cached.rglob("*.mpy")]
+    assert [p.name for p in built] == ["hello_%s.mpy" % digest] and built[0].parent.name.startswith("x64-")
+    listing = mpwasi_("ls", "--virtual", "/apps")
+    assert "hello_%s.mpy" % digest in listing
+    mtime = built[0].stat().st_mtime_ns
+    (tmp_path / "other.wasm").write_bytes(open(os.path.join(BOARD, "fib.wasm"), "rb").read())
+    mpwasi_("push", "--virtual", str(tmp_path / "other.wasm"), "--no-compile")
+    assert "other_" not in mpwasi_("ls", "--virtual", "/apps")
+    mpwasi_("push", "--virtual", str(tmp_path / "other.wasm"))
+    assert "other_" in mpwasi_("ls", "--virtual", "/apps")
+    assert built[0].stat().st_mtime_ns == mtime      # hello's was not compiled again
+    assert len(list(cached.rglob("*.mpy"))) == 2

@@ -254,28 +254,41 @@ class VGen(Gen):
             return a.expr, None, off
         return var, a.expr, off
 
+    def check(self, e, k, size):
+        """The bounds check of an access of `size` bytes at e + k (a statement): past the end,
+        raise the namespace's out-of-bounds trap (no call: the code stays small)."""
+        self.used.add("OOBX")
+        self.emit(self.ind, "if uint(%s) > uint(ML - %d): raise OOBX" % (e, k + size))
+
     def load(self, op, pc):
         size, ptr, sx = _VLOADS[op]
         off, pc = self.access(pc, size)
         a = self.pop()
-        refs, eff, depth = self.combine((a,))
+        self.flush_eff()            # earlier effects (traps) first
         e, assign, k = self.address(a, off, size, "_e")
+        h = len(self.st)
+        name = "s%d" % h
+        self.flush_refs(name)
+        if assign is not None:
+            self.emit(self.ind, "_e = %s" % assign)
+        self.check(e, k, size)
         word = "%s(%s)[0]" % (ptr, self.at_addr(e, k))
+        if self.strict and size > 1:
+            # an unaligned word faults (or is misread) on these architectures: bytewise
+            ek = "%s + %d" % (e, k) if k else e
+            self.used.add("LU")
+            self.emit(self.ind, "if (%s) & %d:" % (ek, size - 1))
+            self.emit(self.ind + 1, "%s = int(LU(%d, %s))" % (name, op, ek))
+            self.emit(self.ind, "else:")
+            self.emit(self.ind + 1, "%s = %s" % (name, word))
+            word = name
         if size == 4:
             word = self.sx(word)
         elif sx is not None:
             word = sx.format(word)
-        # in bounds (and aligned where the architecture needs it): the word; else the helper,
-        # which traps or reads bytewise
-        test = "uint(%s) <= uint(ML - %d)" % (e if assign is None else "_e := %s" % assign,
-                                               k + size)
-        if self.strict and size > 1:
-            test += " and not (%s & %d)" % ("(%s + %d)" % (e, k) if k else e, size - 1)
-        self.used.add("LU")
-        lu = "int(LU(%d, %s, %d))" % (op, e, k)
-        if self.bits == 64 and size == 4:
-            lu = self.sx(lu)
-        self.push("(%s if %s else %s)" % (word, test, lu), refs, None, True, depth + 1)
+        if word != name:
+            self.emit(self.ind, "%s = %s" % (name, word))
+        self.push_var(name)
         return pc
 
     def store(self, op, pc):
@@ -292,14 +305,17 @@ class VGen(Gen):
         if v.eff or not (_name(val) or self.const_of(v) is not None):
             self.emit(self.ind, "_v = %s" % val)
             val = "_v"
-        test = "uint(%s) > uint(ML - %d)" % (e, k + size)
+        self.check(e, k, size)
+        put = "%s(%s)[0] = %s" % (ptr, self.at_addr(e, k), val)
         if self.strict and size > 1:
-            test += " or (%s) & %d" % ("%s + %d" % (e, k) if k else e, size - 1)
-        self.used.add("SU")
-        self.emit(self.ind, "if %s:" % test)
-        self.emit(self.ind + 1, "SU(%d, %s, %d, %s)" % (op, e, k, val))
-        self.emit(self.ind, "else:")
-        self.emit(self.ind + 1, "%s(%s)[0] = %s" % (ptr, self.at_addr(e, k), val))
+            ek = "%s + %d" % (e, k) if k else e
+            self.used.add("SU")
+            self.emit(self.ind, "if (%s) & %d:" % (ek, size - 1))
+            self.emit(self.ind + 1, "SU(%d, %s, %s)" % (op, ek, val))
+            self.emit(self.ind, "else:")
+            self.emit(self.ind + 1, put)
+        else:
+            self.emit(self.ind, put)
         return pc
 
     def store64(self, pc):
@@ -311,21 +327,25 @@ class VGen(Gen):
         a = self.pop()
         self.flush_eff()
         self.flush_refs("_s")
-        self.emit(self.ind, "_s = %s" % a.expr)
-        test = "uint(_s) > uint(ML - %d)" % (off + 8)
+        e, assign, k = self.address(a, off, 8, "_s")
+        if assign is not None:
+            self.emit(self.ind, "_s = %s" % assign)
+        self.check(e, k, 8)
+        halves = []
+        for i in (0, 4):
+            h = (v >> (8 * i)) & 0xFFFFFFFF
+            halves.append((i, self.const(h - 0x100000000 if h >= 0x80000000 else h)))
+        ind = self.ind
         if self.strict:
-            test += " or %s & 3" % ("(_s + %d)" % off if off else "_s")
-        self.used.add("SU")
-        self.emit(self.ind, "if %s:" % test)
-        for k in (0, 4):
-            h = (v >> (8 * k)) & 0xFFFFFFFF
-            h = self.const(h - 0x100000000 if h >= 0x80000000 else h)
-            self.emit(self.ind + 1, "SU(54, _s, %d, %s)" % (off + k, h))
-        self.emit(self.ind, "else:")
-        for k in (0, 4):
-            h = (v >> (8 * k)) & 0xFFFFFFFF
-            h = self.const(h - 0x100000000 if h >= 0x80000000 else h)
-            self.emit(self.ind + 1, "ptr32(%s)[0] = %s" % (self.at_addr("_s", off + k), h))
+            ek = "%s + %d" % (e, k) if k else e
+            self.used.add("SU")
+            self.emit(self.ind, "if (%s) & 3:" % ek)
+            for i, h in halves:
+                self.emit(ind + 1, "SU(54, %s + %d, %s)" % (ek, i, h))
+            self.emit(self.ind, "else:")
+            ind += 1
+        for i, h in halves:
+            self.emit(ind, "ptr32(%s)[0] = %s" % (self.at_addr(e, k + i), h))
         return pc
 
     # ---- instructions
@@ -526,7 +546,24 @@ class VGen(Gen):
             head.append("    d1 = d + 1")
         if self.uses_j:
             head.append("    _j = 0")
-        refresh = "B = int(ptr8(MEM.data)); ML = int(len(MEM.data))"
+        # the limits `ML - K` of the function's accesses, in locals (read again with B and ML)
+        body = "\n".join(self.lines)
+        ks = []
+        i = body.find("ML - ")
+        while i >= 0:
+            j = i + 5
+            while body[j].isdigit():
+                j += 1
+            k = int(body[i + 5:j])
+            if k not in ks:
+                ks.append(k)
+            i = body.find("ML - ", j)
+        ks.sort()
+        lims = "; ".join(["m%d = ML - %d" % (k, k) for k in ks])
+        if lims:
+            head.insert(head.index("    _e = 0"), "    " + lims)
+            self.lines = [ln.replace("ML - ", "m") if "ML - " in ln else ln for ln in self.lines]
+        refresh = "B = int(ptr8(MEM.data)); ML = int(len(MEM.data))" + ("; " + lims if lims else "")
         if self.uses_mem and self.grows:
             lines = [ln.replace(REFRESH, refresh) for ln in self.lines]
         else:
@@ -547,9 +584,13 @@ def shim(key):
     return None
 
 
-def call_shim(x, n):
+def call_shim(x, n, interp=False):
+    """c<x>: a call of function x (not viper code) with canonical ints; interp: x is left to the
+    interpreter (not in the module), else it is f<x> (native code, or an import)."""
     ps = "".join(["a%d, " % i for i in range(n)])
     ms = "".join(["a%d & 4294967295, " % i for i in range(n)])
+    if interp:
+        return "def c%d(%sd):\n    return IC(%d, d, %s)\n" % (x, ps, x, ms[:-2])
     return "def c%d(%sd):\n    return f%d(%sd)\n" % (x, ps, x, ms)
 
 
@@ -566,8 +607,9 @@ def grows_memory(info, code):
     return False
 
 
-def module_functions(info, code, bits, strict, imported_memory=False):
-    """Generate every function that viper can take.
+def module_functions(info, code, bits, strict, imported_memory=False, interp_rest=False):
+    """Generate every function that viper can take (interp_rest: the others, but not imports,
+    are left to the interpreter, not compiled at all).
     -> ({function index: viper source}, shims source, {function index: why not})"""
     grows = imported_memory or grows_memory(info, code)
     cand = set()
@@ -596,7 +638,7 @@ def module_functions(info, code, bits, strict, imported_memory=False):
             break
     parts = []
     for s in sorted([k for k in shims if not isinstance(k, tuple)]):
-        parts.append(call_shim(s, len(info.functypes[s][0])))
+        parts.append(call_shim(s, len(info.functypes[s][0]), interp_rest and s >= info.nimp))
     for k in sorted([k for k in shims if isinstance(k, tuple)]):
         parts.append(shim(k))
     return out, "\n".join(parts), why

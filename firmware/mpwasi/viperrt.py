@@ -33,6 +33,11 @@ def install(ns, state):
         return 0 if r is None else r
     ns["DEEPV"] = deepv
 
+    def ic(idx, d, *args):
+        # a call of a function left to the interpreter (not in the ahead-of-time module)
+        return state.run_interp(funcs[idx], list(args), d)
+    ns["IC"] = ic
+
     def vn(op, a, b):
         return BIN[op](a & M32, b & M32)
     ns["VN"] = vn
@@ -49,33 +54,25 @@ def install(ns, state):
         return mem.grow(n & M32)
     ns["VGROW"] = vgrow
 
-    # the slow path of a memory access: out of bounds (a trap) or, on architectures that fault
-    # on them, an unaligned 16/32-bit access (bytewise). a: the canonical address operand
-    def lu(op, a, off):
+    # what viper code raises past the end of memory (one instance: raising it needs no call);
+    # the adapter replaces it by a fresh Trap
+    ns["OOBX"] = oobx = Trap("out of bounds memory access")
+
+    # an unaligned 16/32-bit access on architectures that fault on them (bounds checked): bytewise
+    def lu(op, a):
         d = mem.data
-        ea = (a & M32) + off
-        n = 4 if op == 0x28 else (2 if op == 0x2E or op == 0x2F else 1)
-        if ea + n > len(d):
-            raise Trap("out of bounds memory access")
-        if n == 1:
-            v = d[ea]
-            return v - 256 if op == 0x2C and v & 0x80 else v
-        v = d[ea] | d[ea + 1] << 8
-        if n == 4:
-            return v | d[ea + 2] << 16 | d[ea + 3] << 24
-        if op == 0x2E and v & 0x8000:
-            return v - 0x10000
-        return v
+        a &= M32
+        v = d[a] | d[a + 1] << 8
+        if op == 0x28:
+            return v | d[a + 2] << 16 | d[a + 3] << 24
+        return v - 0x10000 if op == 0x2E and v & 0x8000 else v
     ns["LU"] = lu
 
-    def su(op, a, off, v):
+    def su(op, a, v):
         d = mem.data
-        ea = (a & M32) + off
-        n = 4 if op == 0x36 else (2 if op == 0x3B else 1)
-        if ea + n > len(d):
-            raise Trap("out of bounds memory access")
-        for i in range(n):
-            d[ea + i] = (v >> (8 * i)) & 255
+        a &= M32
+        for i in range(4 if op == 0x36 else 2):
+            d[a + i] = (v >> (8 * i)) & 255
     ns["SU"] = su
 
     lim = ns["LIM"]
@@ -93,6 +90,8 @@ def install(ns, state):
             try:
                 r = V(*a)
             except Trap as e:
+                if e is oobx:
+                    e = Trap("out of bounds memory access")
                 e.fast = True
                 if len(e.frames) < 64:
                     e.frames.append(frame)
