@@ -520,10 +520,11 @@ class VGen(Gen):
         self.used.add("DEEPV")
         if self.uses_mem:
             self.used.add("MEM")
-            head.append("    B = int(ptr8(MEM.data))")
-            head.append("    ML = int(len(MEM.data))")
-            head.append("    if d > int(VLIM) or ML < %d:" % self.kmax)
+            # (a paged memory, runtime.Memory.paged, has no address: the interpreter takes it)
+            head.append("    ML = 0 if MEM.paged else int(len(MEM.data))")
+            head.append("    if d > int(VLIM) or ML < %d:" % max(self.kmax, 1))
             head.append("        " + deep)
+            head.append("    B = int(ptr8(MEM.data))")
             head.append("    _e = 0")
         else:
             head.append("    if d > int(VLIM):")
@@ -563,9 +564,17 @@ class VGen(Gen):
         if lims:
             head.insert(head.index("    _e = 0"), "    " + lims)
             self.lines = [ln.replace("ML - ", "m") if "ML - " in ln else ln for ln in self.lines]
-        refresh = "B = int(ptr8(MEM.data)); ML = int(len(MEM.data))" + ("; " + lims if lims else "")
+        refresh = "if MEM.paged: raise PAGEDX\n" + \
+            "B = int(ptr8(MEM.data)); ML = int(len(MEM.data))" + ("; " + lims if lims else "")
         if self.uses_mem and self.grows:
-            lines = [ln.replace(REFRESH, refresh) for ln in self.lines]
+            self.used.add("PAGEDX")
+            lines = []
+            for ln in self.lines:
+                if ln.endswith(REFRESH):
+                    ind = ln[:len(ln) - len(ln.lstrip())]
+                    lines += [ind + r for r in refresh.split("\n")]
+                else:
+                    lines.append(ln)
         else:
             lines = [ln for ln in self.lines if not ln.endswith(REFRESH)]
         # the body ran inside the fast tier's `try:` (indentation 2): one level less here

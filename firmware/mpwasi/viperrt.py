@@ -57,6 +57,9 @@ def install(ns, state):
     # what viper code raises past the end of memory (one instance: raising it needs no call);
     # the adapter replaces it by a fresh Trap
     ns["OOBX"] = oobx = Trap("out of bounds memory access")
+    # a memory that became paged (runtime.Memory.paged) while viper code ran: it has no address
+    ns["PAGEDX"] = Trap("out of memory: linear memory became paged under viper code "
+                        "(run with Limits(paged=False) or without the viper .mpy)")
 
     # an unaligned 16/32-bit access on architectures that fault on them (bounds checked): bytewise
     def lu(op, a):
