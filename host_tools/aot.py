@@ -70,7 +70,7 @@ def module_source(data, float_bits=64, native=True, name="module", arch=None, re
         m = mpwasi.Module(data)
     except mpwasi.WasmError as e:
         raise AotError("%s: not a valid WebAssembly module: %s" % (name, e))
-    info = gen.FuncInfo(m._m)
+    info = gen.FuncInfo(m.decoded)
     fdom = float_bits == 64
     digest = hashlib.sha256(data).hexdigest()
     funcs = []
@@ -83,7 +83,7 @@ def module_source(data, float_bits=64, native=True, name="module", arch=None, re
         from mpwasi import vipergen
         bits, strict = vipergen.arch_bits(arch)
         imported_mem = False
-        for imp in m._m.imports:
+        for imp in m.decoded.imports:
             if imp[2] == 2:
                 imported_mem = True
         # a 32-bit board: what viper cannot take runs in the interpreter (native Python code is

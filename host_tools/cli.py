@@ -390,7 +390,7 @@ def cmd_run(args, debug=False):
                 hw = dict(hw or {}, image=0)
             res = d.run_module(dest, guest_args, env, dirs, out=sys.stdout.buffer, err=sys.stderr.buffer,
                                stdin_fd=_stdin_fd(), hw=hw)
-        heap = (d._info or {}).get("heap")
+        heap = (d.known_info or {}).get("heap")
         if d.virtual and d.profile is not None and heap:
             heap = "%d (the virtual board's, standing in for the %s profile's %d)" % (
                 heap, d.profile.name, d.profile.heap_bytes)

@@ -224,6 +224,11 @@ class Device:
             self._helpers = True
 
     # ---- facts about the board
+    @property
+    def known_info(self):
+        """What info() found, if it was asked (else None): no round trip to the board."""
+        return self._info
+
     def info(self):
         """dict: micropython (version string), machine, mpy (sys.implementation._mpy), arch, heap,
         heap_free, engine (the installed engine's manifest or None)."""

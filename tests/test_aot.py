@@ -120,7 +120,7 @@ def test_f64_memory_goes_through_the_double_view_on_micropython():
     m.func(m.type([], []), [], [0x41, 8, 0x41, 0, 0x2B, 3, 0, 0x41, 16, 0x2B, 3, 0, 0xA0,
                                 0x39, 3, 0, 0x0B])
     data = m.bytes()
-    info = gen.FuncInfo(mpwasi.Module(data)._m)
+    info = gen.FuncInfo(mpwasi.Module(data).decoded)
     src, used = gen.function_source(info, 0, data, mp=True)
     assert "W8[_e >> 3] if not (_e := " in src and "W8[_s >> 3] = " in src, src
     assert "W8 = MEM.f64; L8 = MEM.lim8" in src

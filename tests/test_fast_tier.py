@@ -286,7 +286,7 @@ def test_set_tier_rejects_unknown_tiers():
 
 def test_generated_source_is_plain_python_with_structured_control_flow():
     m = mpwasi.Module(recursion_module())
-    src, used = gen.function_source(gen.FuncInfo(m._m), 0, m.data)
+    src, used = gen.function_source(gen.FuncInfo(m.decoded), 0, m.data)
     assert src.startswith("def f0(l0, d):")
     assert "f0(" in src and "d1" in src
     compile(src, "f0", "exec")

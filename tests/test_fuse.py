@@ -50,7 +50,7 @@ def fused_module(data):
         return None
     out = list(data)
     consts = []
-    for (lt, start, end) in m._m.codes:
+    for (lt, start, end) in m.decoded.codes:
         fuse.fuse_body(data, out, start, end, consts)
     return m, out, consts
 
@@ -64,7 +64,7 @@ def test_every_landing_place_starts_a_fused_instruction():
             continue
         m, out, consts = r
         assert len(consts) <= 256
-        for (lt, start, end) in m._m.codes:
+        for (lt, start, end) in m.decoded.codes:
             forms = fuse.forms(out, data, start, end)
             starts = set(pc for pc, op in forms)
             missing = landing_places(data, start, end) - starts
@@ -89,7 +89,7 @@ def one_function(params, results, locals_, body):
 
 def forms_of(data):
     m, out, consts = fused_module(data)
-    lt, start, end = m._m.codes[0]
+    lt, start, end = m.decoded.codes[0]
     return [op for pc, op in fuse.forms(out, data, start, end)], [out[pc] for pc in range(start, end)]
 
 

@@ -30,7 +30,7 @@ from mpwasi import vipergen  # noqa: E402
 
 def viper_sources(data, bits=64, strict=False):
     m = mpwasi.Module(data)
-    info = vipergen.FuncInfo(m._m)
+    info = vipergen.FuncInfo(m.decoded)
     return vipergen.module_functions(info, m.data, bits, strict)
 
 

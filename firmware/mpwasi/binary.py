@@ -7,6 +7,8 @@ Any malformed input raises DecodeError with the spec's wording.
 """
 
 from .errors import DecodeError
+from . import leb
+from . import opcodes
 
 I32 = 0x7F
 I64 = 0x7E
@@ -48,6 +50,7 @@ class ModuleData:
         self.n_imported_mems = 0
         self.n_imported_globals = 0
         self.names_at = None   # (start, end) of the function names in the name section
+        self.global_names_at = None  # (start, end) of the global names (subsection 7, LLVM's)
 
 
 class Reader:
@@ -73,16 +76,16 @@ class Reader:
         return self.data[p:p + n]
 
     def u32(self):
-        return read_uleb(self, 32)
+        return leb.read_u(self, 32)
 
     def s32(self):
-        return read_sleb(self, 32)
+        return leb.read_s(self, 32)
 
     def s33(self):
-        return read_sleb(self, 33)
+        return leb.read_s(self, 33)
 
     def s64(self):
-        return read_sleb(self, 64)
+        return leb.read_s(self, 64)
 
     def name(self):
         n = self.u32()
@@ -92,74 +95,6 @@ class Reader:
         if not utf8_valid(raw):
             raise DecodeError("malformed UTF-8 encoding")
         return str(raw, "utf-8")
-
-
-def read_uleb(r, bits):
-    data = r.data
-    p = r.pos
-    end = r.end
-    result = 0
-    shift = 0
-    maxbytes = (bits + 6) // 7
-    n = 0
-    while True:
-        if p >= end:
-            raise DecodeError("unexpected end")
-        b = data[p]
-        p += 1
-        n += 1
-        if n == maxbytes:
-            if b & 0x80:
-                raise DecodeError("integer representation too long")
-            rem = bits - shift
-            if b >> rem:
-                raise DecodeError("integer too large")
-            result |= b << shift
-            break
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            break
-    r.pos = p
-    return result
-
-
-def read_sleb(r, bits):
-    data = r.data
-    p = r.pos
-    end = r.end
-    result = 0
-    shift = 0
-    maxbytes = (bits + 6) // 7
-    n = 0
-    while True:
-        if p >= end:
-            raise DecodeError("unexpected end")
-        b = data[p]
-        p += 1
-        n += 1
-        if n == maxbytes:
-            if b & 0x80:
-                raise DecodeError("integer representation too long")
-            rem = bits - shift  # bits of the value held by this last byte (1..7)
-            # the unused high bits must repeat the sign bit
-            if rem < 7:
-                top = b >> (rem - 1) & 0x7F
-                if top != 0 and top != (0x7F >> (rem - 1)):
-                    raise DecodeError("integer too large")
-            result |= (b & 0x7F) << shift
-            shift += 7
-            if b & 0x40:
-                result -= 1 << shift
-            break
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            break
-    r.pos = p
-    return result
 
 
 def utf8_valid(raw):
@@ -264,8 +199,56 @@ def read_const_expr(r):
     return (op, v)
 
 
+def skip_instr(r, op):
+    """Skip the immediates of opcode `op` (already read), by its shape in opcodes.SHAPE.
+    Raises DecodeError when they are malformed."""
+    k = opcodes.SHAPE[op]
+    if k == opcodes.PREFIX:
+        sub = r.u32()
+        if sub >= len(opcodes.FC_SHAPE):
+            raise DecodeError("illegal opcode")
+        k = opcodes.FC_SHAPE[sub]
+    if k == opcodes.NONE:
+        return
+    if k == opcodes.IDX:
+        r.u32()
+    elif k == opcodes.MEMARG or k == opcodes.IDX2:
+        r.u32()
+        r.u32()
+    elif k == opcodes.BLOCK:
+        b = r.byte()
+        if b != 0x40 and b not in VALTYPES:
+            r.pos -= 1
+            if r.s33() < 0:
+                raise DecodeError("malformed value type")
+    elif k == opcodes.BR_TABLE:
+        for _ in range(r.u32() + 1):
+            r.u32()
+    elif k == opcodes.S32:
+        r.s32()
+    elif k == opcodes.S64:
+        r.s64()
+    elif k == opcodes.B4:
+        r.bytes(4)
+    elif k == opcodes.B8:
+        r.bytes(8)
+    elif k == opcodes.ZERO or k == opcodes.IDX_ZERO or k == opcodes.ZERO2:
+        if k == opcodes.IDX_ZERO:
+            r.u32()
+        if r.byte() != 0 or (k == opcodes.ZERO2 and r.byte() != 0):
+            raise DecodeError("zero byte expected")
+    elif k == opcodes.TYPES:
+        for _ in range(r.u32()):
+            if r.byte() not in VALTYPES:
+                raise DecodeError("malformed value type")
+    elif k == opcodes.REF:
+        if r.byte() not in REFTYPES:
+            raise DecodeError("malformed reference type")
+    else:
+        raise DecodeError("illegal opcode")
+
+
 def skip_const_tail(r, op):
-    from .validate import skip_instr
     depth = 0
     while True:
         if op == 0x0B:
@@ -503,16 +486,27 @@ def read_name_section(m, r):
             return
         if sub == 1:
             m.names_at = (r.pos, end)
+        elif sub == 7:
+            m.global_names_at = (r.pos, end)
         r.pos = end
 
 
 def func_names(m):
     """All function names of the name section: {index: name}."""
+    return _name_map(m, m.names_at)
+
+
+def global_names(m):
+    """All global names of the name section (subsection 7): {index: name}."""
+    return _name_map(m, m.global_names_at)
+
+
+def _name_map(m, at):
     out = {}
-    if m.names_at is None:
+    if at is None:
         return out
     try:
-        sr = Reader(m.data, m.names_at[0], m.names_at[1])
+        sr = Reader(m.data, at[0], at[1])
         for _ in range(sr.u32()):
             idx = sr.u32()
             out[idx] = sr.name()
@@ -531,7 +525,7 @@ def func_name(m, idx):
             i = sr.u32()
             n = sr.u32()
             if i == idx:
-                sr.pos -= len(uleb_bytes(n))
+                sr.pos -= len(leb.encode(n))
                 return sr.name()
             sr.pos += n
     except DecodeError:
@@ -539,69 +533,27 @@ def func_name(m, idx):
     return None
 
 
-def uleb_bytes(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return out
+def sections(data):
+    """[(id, start, end)] of the sections of module bytes that are not decoded yet (no checks: a
+    truncated module's last section ends where the bytes do). For a look before decoding."""
+    out = []
+    at = 8
+    n = len(data)
+    while at < n:
+        sid = data[at]
+        size, at = leb.uleb_at(data, at + 1)
+        end = at + size
+        out.append((sid, at, end if end < n else n))
+        at = end
+    return out
 
 
-def strip_custom_sections(stream_read, keep_names=True):
-    """Read a module from a file-like reader, dropping custom sections as they stream past.
-
-    stream_read(n) returns up to n bytes. Only the sections the engine needs (and the name
-    section when keep_names) are kept in memory, so a module with megabytes of debug info loads
-    on a small board. Returns the compact module bytes.
-    """
-    head = stream_read(8)
-    parts = [head]
-    if len(head) < 8:
-        return head
-    while True:
-        b = stream_read(1)
-        if not b:
-            break
-        sid = b[0]
-        lebbytes = bytearray()
-        size = 0
-        shift = 0
-        while True:
-            c = stream_read(1)
-            if not c:
-                parts.append(b)
-                parts.append(bytes(lebbytes))
-                return b"".join(parts)
-            lebbytes.append(c[0])
-            size |= (c[0] & 0x7F) << shift
-            shift += 7
-            if not c[0] & 0x80 or len(lebbytes) >= 5:
-                break
-        if sid == 0:
-            # peek the name to keep the "name" section
-            body = None
-            if keep_names and size <= 65536:
-                body = stream_read(size)
-                if body[:5] == b"\x04name":
-                    parts.append(b)
-                    parts.append(bytes(lebbytes))
-                    parts.append(body)
-                continue
-            left = size
-            while left > 0:
-                chunk = stream_read(min(left, 4096))
-                if not chunk:
-                    break
-                left -= len(chunk)
-            continue
-        parts.append(b)
-        parts.append(bytes(lebbytes))
-        body = stream_read(size)
-        parts.append(body)
-        if len(body) < size:
-            break
-    return b"".join(parts)
+def initial_memory(data):
+    """The bytes of linear memory module bytes define to start with (the minimum of the memory
+    section's first memory), or 0: none defined, a shared or 64-bit memory, or unreadable."""
+    for sid, at, end in sections(data):
+        if sid == 5:
+            if at + 2 >= end or data[at] == 0 or data[at + 1] > 1:
+                return 0
+            return leb.uleb_at(data, at + 2)[0] * 65536
+    return 0

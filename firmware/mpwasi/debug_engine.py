@@ -23,9 +23,10 @@ import sys
 
 from . import interp
 from . import disasm
+from . import binary
 from .binary import I32, I64, F32, F64, FUNCREF
 from .errors import Trap, Exit
-from .runtime import Function, from_bits
+from .runtime import Function, Module, Instance, from_bits
 from .protocol import DEBUG_INTERRUPT, CTRL_C
 
 INTERRUPT_BYTES = CTRL_C + DEBUG_INTERRUPT  # a board console's Ctrl-C, and what `mpwasi debug` sends
@@ -114,57 +115,6 @@ def format_untyped(bits):
         return repr(bits)
     return format_value(I32 if bits < 0x100000000 else I64, bits)
 
-def _sections(data):
-    """(id, start, end) of each section of a module."""
-    out = []
-    pos = 8
-    while pos < len(data):
-        sid = data[pos]
-        size, pos = disasm._uleb(data, pos + 1)
-        out.append((sid, pos, pos + size))
-        pos += size
-    return out
-
-def _global_names(data):
-    """Global names from the "name" section (subsection 7), which LLVM writes."""
-    names = {}
-    try:
-        for sid, pos, end in _sections(data):
-            if sid != 0:
-                continue
-            n, p = disasm._uleb(data, pos)
-            if bytes(data[p:p + n]) != b"name":
-                continue
-            p += n
-            while p < end:
-                sub = data[p]
-                ssize, p = disasm._uleb(data, p + 1)
-                send = p + ssize
-                if sub == 7:
-                    count, p = disasm._uleb(data, p)
-                    for _ in range(count):
-                        idx, p = disasm._uleb(data, p)
-                        ln, p = disasm._uleb(data, p)
-                        names[idx] = str(bytes(data[p:p + ln]), "utf-8")
-                        p += ln
-                p = send
-    except (IndexError, ValueError, UnicodeError):
-        pass
-    return names
-
-def _initial_memory(data):
-    """The bytes of linear memory a module defines to start with (0 if none or unreadable)."""
-    try:
-        for sid, pos, end in _sections(data):
-            if sid == 5:
-                count, p = disasm._uleb(data, pos)
-                if count:
-                    return disasm._uleb(data, p + 1)[0] * 65536
-    except IndexError:
-        pass
-    return 0
-
-
 class DebugEngine:
     """One module under the debugger: load(), breakpoints (add_breakpoint, delete_breakpoints),
     run_program(action), call_export(f, bits), and what a stopped program looks like (frames)."""
@@ -180,20 +130,19 @@ class DebugEngine:
                 argv0 = module.rsplit("/", 1)[-1]
         else:
             data = module
-        import mpwasi
         # On a board the linear memory, one large block, is allocated last, when decoding has
         # scattered small objects over the heap (and the debugger's code took its share): room
         # for it is held from here until the instance is made.
         self._room = None
         if sys.implementation.name == "micropython":
-            need = _initial_memory(data)
+            need = binary.initial_memory(data)
             if need:
                 gc_collect()
                 try:
                     self._room = bytearray(need + ROOM_MARGIN)
                 except MemoryError:
                     pass
-        self.module = mpwasi.Module(data)
+        self.module = Module(data)
         data = None
         self.argv = [argv0 or "main.wasm"] + list(args)
         self.env, self.dirs, self.limits = env, dirs, limits
@@ -227,7 +176,6 @@ class DebugEngine:
         self.load()
 
     def load(self):
-        import mpwasi
         if getattr(self, "inst", None) is not None:  # again: free the last run's instance first
             self.wasi.close()
             self.inst = self.wasi = None
@@ -254,16 +202,16 @@ class DebugEngine:
         fast = getattr(runtime, "instance_hook", None)
         runtime.instance_hook = None
         try:
-            self.inst = mpwasi.Instance(module, imports, self.limits)
+            self.inst = Instance(module, imports, self.limits)
         finally:
             runtime.instance_hook = fast
-        self.nimp = module._m.n_imported_funcs
+        self.nimp = module.decoded.n_imported_funcs
         for f in self.inst.funcs[self.nimp:]:
             f.code = self.code
             f.fused = True  # the module's own bytes: breakpoints and stepping see every instruction
             f.entry = None
         self.status = "loaded"
-        self.gnames = _global_names(self.orig)
+        self.gnames = self.module.global_names
 
     def polls_console(self):
         return self.remote or (sys.implementation.name == "micropython"
@@ -345,7 +293,7 @@ class DebugEngine:
             self.status = "quit"
         except KeyboardInterrupt:
             where = ""
-            last = interp._last
+            last = interp.last_stop
             if last[0] is not None:
                 where = " in %s @ 0x%x" % (fname(last[0]), last[1])
             self.write("interrupted%s (this port cannot resume after Ctrl-C): the program ended\n"
@@ -737,7 +685,7 @@ class DebugEngine:
         return True
 
     def _import_module(self, f):
-        m = self.module._m
+        m = self.module.decoded
         if 0 <= f.idx < self.nimp:
             k = 0
             for imp in m.imports:
@@ -807,5 +755,5 @@ class DebugEngine:
         return out
 
     def local_types(self, f):
-        m = self.module._m
+        m = self.module.decoded
         return list(f.ftype[0]) + list(m.codes[f.idx - self.nimp][0])

@@ -19,8 +19,8 @@ defined by fastrt.State.namespace; memory accessors by memops.bind_accessors.
 import sys
 
 from . import numeric
-from . import interp
-from .fuse import skip as _fuse_skip
+from .leb import uleb, sleb
+from .opcodes import skip
 from .binary import I32, I64, F32, F64
 from .validate import NUM_SIG
 from .memops import FMT_NAMES
@@ -40,9 +40,6 @@ class Unsupported(Exception):
 
 # ---------------------------------------------------------------- reading the body
 
-# the interpreter's LEB128 readers (a block type index in validated code is non-negative)
-_uleb = interp.uleb
-
 
 def _blocktype(code, pc, types):
     """-> (params, results, pc after)"""
@@ -51,13 +48,9 @@ def _blocktype(code, pc, types):
         return (), (), pc + 1
     if b in (0x7F, 0x7E, 0x7D, 0x7C, 0x70, 0x6F):
         return (), (b,), pc + 1
-    idx, pc = _uleb(code, pc)
+    idx, pc = uleb(code, pc)
     p, r = types[idx]
     return p, r, pc
-
-
-# pc after the immediates of an opcode (shared with the fusion pass)
-_skip = _fuse_skip
 
 
 # functions whose source is longer than this use the struct path for 4-byte accesses (the word
@@ -100,16 +93,16 @@ def _prepass(code, start, end):
                 c.end = pc - 1
                 close[pc - 1] = c
         elif op == 0x0C or op == 0x0D:
-            dpt, _ = _uleb(code, pc)
+            dpt, _ = uleb(code, pc)
             if dpt < len(stack):
                 stack[-1 - dpt].targeted = True
         elif op == 0x0E:
-            n, p = _uleb(code, pc)
+            n, p = uleb(code, pc)
             for _ in range(n + 1):
-                dpt, p = _uleb(code, p)
+                dpt, p = uleb(code, p)
                 if dpt < len(stack):
                     stack[-1 - dpt].targeted = True
-        pc = _skip(code, pc, op)
+        pc = skip(code, pc, op)
     return at, close
 
 
@@ -511,7 +504,7 @@ class Gen:
                     pc = self.at[pc - 1].end + 1
                     continue
                 if op != 0x05 and op != 0x0B:
-                    pc = _skip(code, pc, op)
+                    pc = skip(code, pc, op)
                     continue
             if op < 0x45 or op >= 0xC5:
                 pc = self.instr(op, pc, types)
@@ -642,17 +635,17 @@ class Gen:
             self.push(text, refs, None, eff, depth, F64)
 
     def mem_ea(self, pc):
-        pc = _uleb(self.code, pc)[1]      # alignment
-        off, pc = _uleb(self.code, pc)
+        pc = uleb(self.code, pc)[1]      # alignment
+        off, pc = uleb(self.code, pc)
         return off, pc
 
     def instr(self, op, pc, types):
         code = self.code
         if op == 0x20:  # local.get
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             self.push_var("l%d" % x, self.fty(self.local_types[x]))
         elif op == 0x21 or op == 0x22:  # local.set / tee
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             e = self.pop()
             name = "l%d" % x
             if e.expr != name:
@@ -660,7 +653,7 @@ class Gen:
             if op == 0x22:
                 self.push_var(name, e.ty)
         elif op == 0x41 or op == 0x42:
-            v, pc = interp.sleb(code, pc, 32 if op == 0x41 else 64)
+            v, pc = sleb(code, pc, 32 if op == 0x41 else 64)
             self.push(_const_expr(v))
         elif op == 0x43:
             v = code[pc] | code[pc + 1] << 8 | code[pc + 2] << 16 | code[pc + 3] << 24
@@ -739,7 +732,7 @@ class Gen:
             else:
                 self.stmt(slow % (ea, val))
         elif op == 0x0D:  # br_if
-            d, pc = _uleb(code, pc)
+            d, pc = uleb(code, pc)
             c = self.pop()
             self.flush_eff()
             target = self.frames[-1 - d]
@@ -757,7 +750,7 @@ class Gen:
                 for ln in lines:
                     self.emit(self.ind + 1, ln)
         elif op == 0x0C:  # br
-            d, pc = _uleb(code, pc)
+            d, pc = uleb(code, pc)
             self.flush_eff()
             for ln in self.branch_lines(d):
                 self.emit(self.ind, ln)
@@ -809,11 +802,11 @@ class Gen:
             self.emit(self.ind, self.return_text())
             self.unreachable = True
         elif op == 0x10:  # call
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             self.call("f%d" % x, self.info.functypes[x])
         elif op == 0x11:  # call_indirect
-            y, pc = _uleb(code, pc)
-            t, pc = _uleb(code, pc)
+            y, pc = uleb(code, pc)
+            t, pc = uleb(code, pc)
             i = self.pop()
             self.flush_eff()
             self.used.add("CI")
@@ -827,7 +820,7 @@ class Gen:
                 self.stmt(e.expr)
         elif op == 0x1B or op == 0x1C:  # select
             if op == 0x1C:
-                n, pc = _uleb(code, pc)
+                n, pc = uleb(code, pc)
                 pc += n
             if self.st[-1].eff or self.st[-2].eff or self.st[-3].eff:
                 # Python evaluates one arm only, after the condition: wasm evaluates all three
@@ -843,12 +836,12 @@ class Gen:
             self.push("(%s if %s else %s)" % (a.expr, self.cond_of(c), b.expr), refs, None, eff,
                       depth, a.ty)
         elif op == 0x23:  # global.get
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             self.used.add("G%d" % x)
             gt, mut = self.info.globals[x]
             self.result("G%d.bits" % x, (), None, bool(mut), 0, gt)
         elif op == 0x24:  # global.set
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             self.used.add("G%d" % x)
             e = self.pop()
             self.stmt("G%d.bits = %s" % (x, self.operand(e)))
@@ -867,13 +860,13 @@ class Gen:
             self.emit(self.ind, REFRESH)
             self.push_var("s%d" % h)
         elif op == 0x25:  # table.get
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             i = self.pop()
             self.used.add("TB%d" % x)
             self.used.add("TGET")
             self.push("TGET(TB%d, %s)" % (x, i.expr), i.refs, None, True, i.depth + 1)
         elif op == 0x26:  # table.set
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             v = self.pop()
             i = self.pop()
             self.used.add("TB%d" % x)
@@ -896,7 +889,7 @@ class Gen:
             text = "(%s is None)" % e.expr
             self.push("(1 if %s else 0)" % text, e.refs, text, e.eff, e.depth + 1)
         elif op == 0xD2:  # ref.func
-            x, pc = _uleb(code, pc)
+            x, pc = uleb(code, pc)
             self.used.add("FN%d" % x)
             self.push("FN%d" % x)
         elif op == 0xFC:
@@ -964,10 +957,10 @@ class Gen:
 
     def br_table(self, pc):
         code = self.code
-        n, pc = _uleb(code, pc)
+        n, pc = uleb(code, pc)
         labels = []
         for _ in range(n + 1):
-            d, pc = _uleb(code, pc)
+            d, pc = uleb(code, pc)
             labels.append(d)
         i = self.pop()
         self.flush_eff()
@@ -1013,7 +1006,7 @@ class Gen:
 
     def prefixed(self, pc):
         code = self.code
-        sub, pc = _uleb(code, pc)
+        sub, pc = uleb(code, pc)
         if sub <= 7:
             name = "N_%02X" % (0xE0 + sub)
             self.used.add(name)
@@ -1021,12 +1014,12 @@ class Gen:
             self.push("%s(%s)" % (name, self.operand(a)), a.refs, None, a.eff, a.depth + 1)
             return pc
         if sub == 8:
-            seg, pc = _uleb(code, pc)
+            seg, pc = uleb(code, pc)
             pc += 1
             args = self.pops(3)
             self.bulk_stmt("MINIT(%d, %s)" % (seg, args))
         elif sub == 9:
-            seg, pc = _uleb(code, pc)
+            seg, pc = uleb(code, pc)
             self.bulk_stmt("DDROP(%d)" % seg)
         elif sub == 10:
             pc += 2
@@ -1035,18 +1028,18 @@ class Gen:
             pc += 1
             self.bulk_stmt("MFILL(%s)" % self.pops(3))
         elif sub == 12:
-            seg, pc = _uleb(code, pc)
-            t, pc = _uleb(code, pc)
+            seg, pc = uleb(code, pc)
+            t, pc = uleb(code, pc)
             self.bulk_stmt("TINIT(%d, %d, %s)" % (seg, t, self.pops(3)))
         elif sub == 13:
-            seg, pc = _uleb(code, pc)
+            seg, pc = uleb(code, pc)
             self.bulk_stmt("EDROP(%d)" % seg)
         elif sub == 14:
-            t1, pc = _uleb(code, pc)
-            t2, pc = _uleb(code, pc)
+            t1, pc = uleb(code, pc)
+            t2, pc = uleb(code, pc)
             self.bulk_stmt("TCOPY(%d, %d, %s)" % (t1, t2, self.pops(3)))
         elif sub == 15:
-            t, pc = _uleb(code, pc)
+            t, pc = uleb(code, pc)
             args = self.pops(2)
             self.flush_eff()
             h = len(self.st)
@@ -1055,11 +1048,11 @@ class Gen:
             self.emit(self.ind, "s%d = TGROW(%d, %s)" % (h, t, args))
             self.push_var("s%d" % h)
         elif sub == 16:
-            t, pc = _uleb(code, pc)
+            t, pc = uleb(code, pc)
             self.used.add("TB%d" % t)
             self.push("len(TB%d.elems)" % t, (), None, True)
         elif sub == 17:
-            t, pc = _uleb(code, pc)
+            t, pc = uleb(code, pc)
             self.bulk_stmt("TFILL(%d, %s)" % (t, self.pops(3)))
         else:
             raise Unsupported("opcode 0xfc %d" % sub)

@@ -366,7 +366,7 @@ class State:
     def source(self, idx):
         from .fastgen import FuncInfo, function_source
         if self.info is None:
-            self.info = FuncInfo(self.inst.module._m)
+            self.info = FuncInfo(self.inst.module.decoded)
         return function_source(self.info, idx, self.code)[0]
 
     def ensure(self, idx):

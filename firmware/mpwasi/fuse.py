@@ -62,56 +62,13 @@ x < k + 1), which shortens the interpreter's chain of comparisons.
 The pass costs one copy of the module's bytes; `runtime` decides whether there is room for it.
 """
 
-from .interp import uleb, sleb, s32
+from .leb import uleb, sleb
+from .opcodes import skip
+from .numeric import s32
 
 SKIP = 0xD3
 NOP = 0xD7
 SS_SET = 0xEC
-
-
-def skip(code, pc, op):
-    """pc after the immediates of `op` (pc: just after the opcode) in a validated body."""
-    if op >= 0x20 and op <= 0x26 or op == 0x0C or op == 0x0D or op == 0x10 or op == 0x41 \
-            or op == 0x42 or op == 0xD2:
-        while code[pc] & 0x80:
-            pc += 1
-        return pc + 1
-    if op >= 0x28 and op <= 0x3E or op == 0x11:
-        pc = uleb(code, pc)[1]
-        return uleb(code, pc)[1]
-    if op == 0x02 or op == 0x03 or op == 0x04:
-        b = code[pc]
-        if b == 0x40 or b in (0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F):
-            return pc + 1
-        return uleb(code, pc)[1]
-    if op == 0x0E:
-        n, pc = uleb(code, pc)
-        for _ in range(n + 1):
-            pc = uleb(code, pc)[1]
-        return pc
-    if op == 0x1C:
-        n, pc = uleb(code, pc)
-        return pc + n
-    if op == 0x3F or op == 0x40 or op == 0xD0:
-        return pc + 1
-    if op == 0x43:
-        return pc + 4
-    if op == 0x44:
-        return pc + 8
-    if op == 0xFC:
-        sub, pc = uleb(code, pc)
-        if sub <= 7:
-            return pc
-        if sub == 8:
-            return uleb(code, pc)[1] + 1
-        if sub == 10:
-            return pc + 2
-        if sub == 11:
-            return pc + 1
-        if sub == 12 or sub == 14:
-            pc = uleb(code, pc)[1]
-        return uleb(code, pc)[1]
-    return pc
 
 
 def _binop(op):

@@ -17,8 +17,7 @@ Imported only when an image is there; the loader releases it once the module is 
 
 from array import array
 
-from .binary import uleb_bytes
-from .interp import uleb
+from .leb import uleb, encode as uleb_bytes
 
 MAGIC = b"MPWI"
 FORMAT = 1

@@ -14,6 +14,7 @@ from struct import pack_into, unpack_from
 from .errors import Trap, Exit, WasmError, RecursionError
 from . import numeric
 from . import memops
+from .leb import uleb, sleb
 
 UN = numeric.UN
 BIN = numeric.BIN
@@ -70,32 +71,6 @@ debug_hook = None
 # The fast tier (fastrt.py, tier "auto") installs itself here: called as tier_hook(function) when a
 # fuel slice runs out, with the function running the loop or being called (a sample of what is hot).
 tier_hook = None
-
-
-def uleb(code, pc):
-    result = 0
-    shift = 0
-    while True:
-        b = code[pc]
-        pc += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return result, pc
-
-
-def sleb(code, pc, bits):
-    result = 0
-    shift = 0
-    while True:
-        b = code[pc]
-        pc += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            return result & ((1 << bits) - 1), pc
 
 
 def memarg(code, pc):
@@ -287,7 +262,7 @@ def execute(func, args, limits=None, budget=None):
     _running.append(fr)
     try:
         r = _run(func, s, fr, budget)
-        _last[0] = None
+        last_stop[0] = None
         rs = func.ftype[1]
         for i in range(len(rs)):
             if rs[i] == 0x7F and r[i] < 0:
@@ -317,13 +292,13 @@ def execute(func, args, limits=None, budget=None):
 
 def _take_last():
     # where the interpreter stopped; cleared so that it does not keep an instance alive
-    fn = _last[0]
-    pc = _last[1]
-    _last[0] = None
+    fn = last_stop[0]
+    pc = last_stop[1]
+    last_stop[0] = None
     return fn, pc
 
 
-_last = [None, 0]
+last_stop = [None, 0]
 
 
 def backtrace(fr, fn, pc):
@@ -729,8 +704,8 @@ def _run(fn, s, fr, budget):
                             funcs = inst.funcs
                             K = inst.consts
                     else:
-                        _last[0] = fn
-                        _last[1] = pc
+                        last_stop[0] = fn
+                        last_stop[1] = pc
                         host_call(f, s, budget, len(fr))
                         if mem is not None:
                             data = mem.data
@@ -1187,8 +1162,8 @@ def _run(fn, s, fr, budget):
                             funcs = inst.funcs
                             K = inst.consts
                     else:
-                        _last[0] = fn
-                        _last[1] = pc
+                        last_stop[0] = fn
+                        last_stop[1] = pc
                         host_call(f, s, budget, len(fr))
                         if mem is not None:
                             data = mem.data
@@ -1397,18 +1372,18 @@ def _run(fn, s, fr, budget):
             else:
                 raise Trap("illegal opcode %d" % op)
     except Trap as e:
-        _last[0] = fn
-        _last[1] = pc - 1
+        last_stop[0] = fn
+        last_stop[1] = pc - 1
         if debug_hook is not None:
             debug_hook((fn, pc - 1, stp, fp, s, fr), "trap", e)
         raise
     except (RecursionError, MemoryError):
-        _last[0] = fn
-        _last[1] = pc - 1
+        last_stop[0] = fn
+        last_stop[1] = pc - 1
         raise
     except KeyboardInterrupt:
-        _last[0] = fn
-        _last[1] = pc - 1
+        last_stop[0] = fn
+        last_stop[1] = pc - 1
         raise
 
 
@@ -1422,7 +1397,7 @@ def _fuse(f, fr):
     if len(_running) > 1 and m.code()[0] is m.data:
         f.heat = HEAT_AGAIN  # a frame of f in an outer call tree could not be moved: later
         return 0
-    r = m.fuse_body(f.idx - m._m.n_imported_funcs, f.side)
+    r = m.fuse_body(f.idx - m.decoded.n_imported_funcs, f.side)
     f.fused = True
     f.entry = None
     if isinstance(f.code, list) and not isinstance(f.side, list):

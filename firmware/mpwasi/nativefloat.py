@@ -120,12 +120,6 @@ def _wrap32(op):
     return g
 
 
-def _wrap64(op):
-    def g(a, b):
-        return _fix_nan64(op(a, b), a, b)
-    return g
-
-
 def nf32_sqrt(a):
     return _fix_nan32(fbits(_sqrt(f(a))), a, a)
 
@@ -276,18 +270,18 @@ def nf64_promote(a):
 # (memoryview.cast on CPython, uctypes on MicroPython); struct above stays the reference.
 _BUF = bytearray(8)
 try:
-    _MQ = memoryview(_BUF).cast("Q")
-    _MD = memoryview(_BUF).cast("d")
+    MQ = memoryview(_BUF).cast("Q")
+    MD = memoryview(_BUF).cast("d")
     _MI = memoryview(_BUF).cast("I")
     _MF = memoryview(_BUF).cast("f")
 
     def d(a):
-        _MQ[0] = a
-        return _MD[0]
+        MQ[0] = a
+        return MD[0]
 
     def q(x):
-        _MD[0] = x
-        return _MQ[0]
+        MD[0] = x
+        return MQ[0]
 
     def f(a):
         _MI[0] = a
@@ -298,58 +292,58 @@ try:
         return _MI[0]
 
     def nf64_add(a, b):
-        _MQ[0] = a
-        x = _MD[0]
-        _MQ[0] = b
-        _MD[0] = x + _MD[0]
-        r = _MQ[0]
+        MQ[0] = a
+        x = MD[0]
+        MQ[0] = b
+        MD[0] = x + MD[0]
+        r = MQ[0]
         if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
             return _fix_nan64(r, a, b)
         return r
 
     def nf64_sub(a, b):
-        _MQ[0] = a
-        x = _MD[0]
-        _MQ[0] = b
-        _MD[0] = x - _MD[0]
-        r = _MQ[0]
+        MQ[0] = a
+        x = MD[0]
+        MQ[0] = b
+        MD[0] = x - MD[0]
+        r = MQ[0]
         if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
             return _fix_nan64(r, a, b)
         return r
 
     def nf64_mul(a, b):
-        _MQ[0] = a
-        x = _MD[0]
-        _MQ[0] = b
-        _MD[0] = x * _MD[0]
-        r = _MQ[0]
+        MQ[0] = a
+        x = MD[0]
+        MQ[0] = b
+        MD[0] = x * MD[0]
+        r = MQ[0]
         if (r & 0x7FF0000000000000) == 0x7FF0000000000000 and r & 0xFFFFFFFFFFFFF:
             return _fix_nan64(r, a, b)
         return r
 
     def _f64_lt(a, b):
-        _MQ[0] = a
-        x = _MD[0]
-        _MQ[0] = b
-        return 1 if x < _MD[0] else 0
+        MQ[0] = a
+        x = MD[0]
+        MQ[0] = b
+        return 1 if x < MD[0] else 0
 
     def _f64_gt(a, b):
-        _MQ[0] = a
-        x = _MD[0]
-        _MQ[0] = b
-        return 1 if x > _MD[0] else 0
+        MQ[0] = a
+        x = MD[0]
+        MQ[0] = b
+        return 1 if x > MD[0] else 0
 
     def _f64_le(a, b):
-        _MQ[0] = a
-        x = _MD[0]
-        _MQ[0] = b
-        return 1 if x <= _MD[0] else 0
+        MQ[0] = a
+        x = MD[0]
+        MQ[0] = b
+        return 1 if x <= MD[0] else 0
 
     def _f64_ge(a, b):
-        _MQ[0] = a
-        x = _MD[0]
-        _MQ[0] = b
-        return 1 if x >= _MD[0] else 0
+        MQ[0] = a
+        x = MD[0]
+        MQ[0] = b
+        return 1 if x >= MD[0] else 0
 
     _FAST_CMP = {"f64_lt": _f64_lt, "f64_gt": _f64_gt, "f64_le": _f64_le, "f64_ge": _f64_ge}
 except (AttributeError, TypeError, ValueError, NotImplementedError):
@@ -381,7 +375,7 @@ except (AttributeError, TypeError, ValueError, NotImplementedError):
         pass
 
 
-def _build_native():
+def build_native():
     t = {}
     t["f32_add"] = _wrap32(nf32_add)
     t["f32_sub"] = _wrap32(nf32_sub)

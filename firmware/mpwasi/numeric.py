@@ -360,9 +360,9 @@ def force_softfloat(on=True):
         FVIEWS = None
     else:
         from . import nativefloat
-        _install(nativefloat._build_native())
+        _install(nativefloat.build_native())
         SOFT = False
-        FVIEWS = getattr(nativefloat, "_MQ", None) and (nativefloat._MQ, nativefloat._MD)
+        FVIEWS = getattr(nativefloat, "MQ", None) and (nativefloat.MQ, nativefloat.MD)
 
 
 def is_softfloat():

@@ -387,7 +387,7 @@ class Function:
     def name(self):
         # names of defined functions come from the name section, decoded when first asked for
         if self._name is None and (self.host is None or self.host.fast) and self.inst is not None:
-            self._name = binary.func_name(self.inst.module._m, self.idx) or False
+            self._name = binary.func_name(self.inst.module.decoded, self.idx) or False
         return self._name or None
 
     @name.setter
@@ -473,7 +473,7 @@ class Module:
             raise TypeError("Module expects bytes")
         if decoded is not None:
             decoded.data = data
-            self._m = decoded
+            self.decoded = decoded
             self.data = data
             self._fused = None
             return
@@ -490,7 +490,7 @@ class Module:
         except (IndexError, ValueError, KeyError, TypeError, OverflowError, UnicodeError) as e:
             # the decoder checks what it reads; this is a last line so no Python error escapes
             raise DecodeError("malformed module (%s)" % type(e).__name__)
-        self._m = m
+        self.decoded = m  # the binary.ModuleData (types, imports, codes, ...)
         self.data = data
         self._fused = None
         self._budget = 0  # bytes left for functions fused into their own buffers
@@ -512,7 +512,7 @@ class Module:
                     # small ints about four times faster than a bytearray; a board keeps bytes
                     copy = list(self.data) if free is None else bytearray(self.data)
                     self._fused = (copy, [], False)
-                    self._done = bytearray(len(self._m.codes))
+                    self._done = bytearray(len(self.decoded.codes))
                 except MemoryError:
                     pass
             if FUSE and self._fused[2] and (free is not None or FUSE_OWN):
@@ -526,7 +526,7 @@ class Module:
         base: the module offset of the buffer's offset 0), or False when there is no room
         (side: the function's side table)."""
         from . import fuse
-        lt, start, end = self._m.codes[i]
+        lt, start, end = self.decoded.codes[i]
         if self._fused[0] is self.data:
             cost = 2 * (end - start) + 4 * len(side) + 64
             free = _free()
@@ -545,15 +545,19 @@ class Module:
 
     @property
     def imports(self):
-        return [(mod, nm, KIND_NAMES[k]) for (mod, nm, k, d) in self._m.imports]
+        return [(mod, nm, KIND_NAMES[k]) for (mod, nm, k, d) in self.decoded.imports]
 
     @property
     def exports(self):
-        return [(nm, KIND_NAMES[k]) for (nm, k, i) in self._m.exports]
+        return [(nm, KIND_NAMES[k]) for (nm, k, i) in self.decoded.exports]
 
     @property
     def func_names(self):
-        return binary.func_names(self._m)
+        return binary.func_names(self.decoded)
+
+    @property
+    def global_names(self):
+        return binary.global_names(self.decoded)
 
 
 def _env_image():
@@ -629,7 +633,7 @@ class Instance:
     def __init__(self, module, imports=None, limits=None):
         if isinstance(module, (bytes, bytearray)):
             module = Module(module)
-        m = module._m
+        m = module.decoded
         self.module = module
         self.limits = limits if limits is not None else Limits()
         self.types = m.types

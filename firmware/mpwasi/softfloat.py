@@ -20,6 +20,8 @@ binds the module-level names. On a board every f64 pattern is a heap-allocated b
 counts big-int operations: comparisons and table look-ups are used wherever they can replace one.
 """
 
+from .errors import Trap
+
 try:
     from math import sqrt as _fsqrt
 except ImportError:  # pragma: no cover - every MicroPython build with floats has math
@@ -85,11 +87,6 @@ except ImportError:
 
 
 def _trap(reason):
-    # Imported when needed: the error classes live in errors.py (re-exported by runtime.py).
-    try:
-        from .errors import Trap
-    except ImportError:
-        from .runtime import Trap
     raise Trap(reason)
 
 

@@ -10,7 +10,7 @@ Malformed instruction encodings found on the way raise DecodeError; type errors 
 from array import array
 
 from .binary import (Reader, I32, I64, F32, F64, FUNCREF, EXTERNREF, VALTYPES, REFTYPES,
-                     MAX_PAGES)
+                     MAX_PAGES, skip_instr)
 from .errors import DecodeError, ValidationError
 
 UNKNOWN = 0
@@ -77,89 +77,6 @@ def read_blocktype(r, types):
     if idx >= len(types):
         raise ValidationError("unknown type")
     return types[idx]
-
-
-def skip_instr(r, op):
-    """Skip the immediates of opcode `op` (already read). Raises DecodeError when malformed."""
-    if op <= 0x01 or op == 0x05 or op == 0x0B or op == 0x0F or op == 0x1A or op == 0x1B:
-        return
-    if op in (0x02, 0x03, 0x04):
-        b = r.byte()
-        if b != 0x40 and b not in VALTYPES:
-            r.pos -= 1
-            if r.s33() < 0:
-                raise DecodeError("malformed value type")
-        return
-    if op in (0x0C, 0x0D, 0x10, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0xD2):
-        r.u32()
-        return
-    if op == 0x0E:
-        for _ in range(r.u32() + 1):
-            r.u32()
-        return
-    if op == 0x11:
-        r.u32()
-        r.u32()
-        return
-    if op == 0x1C:
-        for _ in range(r.u32()):
-            vt = r.byte()
-            if vt not in VALTYPES:
-                raise DecodeError("malformed value type")
-        return
-    if 0x28 <= op <= 0x3E:
-        r.u32()
-        r.u32()
-        return
-    if op == 0x3F or op == 0x40:
-        if r.byte() != 0:
-            raise DecodeError("zero byte expected")
-        return
-    if op == 0x41:
-        r.s32()
-        return
-    if op == 0x42:
-        r.s64()
-        return
-    if op == 0x43:
-        r.bytes(4)
-        return
-    if op == 0x44:
-        r.bytes(8)
-        return
-    if 0x45 <= op <= 0xC4 or op == 0xD1:
-        return
-    if op == 0xD0:
-        b = r.byte()
-        if b not in REFTYPES:
-            raise DecodeError("malformed reference type")
-        return
-    if op == 0xFC:
-        sub = r.u32()
-        if sub <= 7:
-            return
-        if sub == 8:
-            r.u32()
-            if r.byte() != 0:
-                raise DecodeError("zero byte expected")
-            return
-        if sub == 9 or sub == 13 or 15 <= sub <= 17:
-            r.u32()
-            return
-        if sub == 10:
-            if r.byte() != 0 or r.byte() != 0:
-                raise DecodeError("zero byte expected")
-            return
-        if sub == 11:
-            if r.byte() != 0:
-                raise DecodeError("zero byte expected")
-            return
-        if sub == 12 or sub == 14:
-            r.u32()
-            r.u32()
-            return
-        raise DecodeError("illegal opcode")
-    raise DecodeError("illegal opcode")
 
 
 def scan_body(m, start, end):

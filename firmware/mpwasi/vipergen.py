@@ -31,10 +31,9 @@ tier's (fastgen.Gen, which this subclasses); what differs is how values are held
 """
 
 from .fastgen import Gen, Unsupported, REFRESH, FuncInfo
-from .fuse import skip as _skip
-from . import interp
+from .opcodes import skip as _skip
+from .leb import uleb as _uleb, sleb
 
-_uleb = interp.uleb
 
 I32 = 0x7F
 
@@ -352,7 +351,7 @@ class VGen(Gen):
     def instr(self, op, pc, types):
         code = self.code
         if op == 0x41:
-            v, pc = interp.sleb(code, pc, 32)
+            v, pc = sleb(code, pc, 32)
             if v >= 0x80000000:     # (the interpreter's reader gives the bit pattern)
                 v -= 0x100000000
             self.push(self.const(v), ())
@@ -360,7 +359,7 @@ class VGen(Gen):
         if op == 0x42:
             # an i64 constant: only as the value of an i64.store (a memset compiled to 8-byte
             # stores); anything else that would use it is not i32 code
-            v, pc = interp.sleb(code, pc, 64)
+            v, pc = sleb(code, pc, 64)
             self.push(str(v & 0xFFFFFFFFFFFFFFFF), ())
             self.st[-1].ty = "K64"
             return pc

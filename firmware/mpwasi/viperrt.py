@@ -140,9 +140,9 @@ def on_instance(inst):
     st = fast.state_of(inst)
     install(st.ns, st)
     if st.info is None:
-        st.info = vipergen.FuncInfo(inst.module._m)
+        st.info = vipergen.FuncInfo(inst.module.decoded)
     imported = False
-    for imp in inst.module._m.imports:
+    for imp in inst.module.decoded.imports:
         if imp[2] == 2:
             imported = True
     out, shims, why = vipergen.module_functions(st.info, st.code, word_bits(), STRICT, imported)

@@ -26,6 +26,8 @@ from struct import pack_into, unpack_from  # (paged.install() rebinds these)
 import sys
 
 from . import compat
+from .binary import initial_memory
+from . import leb
 from .errors import Exit, LinkError, Trap
 from .runtime import HostFunc, Instance, Module, load_image, release
 from .wasi_abi import (
@@ -494,12 +496,12 @@ def read_module(path):
             head = f.read(1)
             if not head:
                 break
-            size, used = _read_leb(f)
+            size, used = leb.read_file(f)
             start = pos
             pos += 1 + used
             keep_it = True
             if head[0] == 0:
-                name_len, nused = _read_leb(f)
+                name_len, nused = leb.read_file(f)
                 name = f.read(name_len) if name_len <= 64 else b""
                 keep_it = name == b"name"
             pos += size
@@ -518,21 +520,6 @@ def read_module(path):
             if got != length:
                 return bytes(data[:at])  # truncated file: the decoder reports it
         return data
-
-
-def _read_leb(f):
-    result = 0
-    shift = 0
-    used = 0
-    while True:
-        b = f.read(1)
-        if not b:
-            return result, used
-        used += 1
-        result |= (b[0] & 0x7F) << shift
-        shift += 7
-        if not b[0] & 0x80 or used >= 5:
-            return result, used
 
 
 def print_trap(trap, stream=None):
@@ -643,44 +630,20 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
         wasi.close()
 
 
-def _leb_at(data, at):
-    """An unsigned LEB128 in data at `at`: (value, position after it)."""
-    value = 0
-    shift = 0
-    while at < len(data):
-        b = data[at]
-        at += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            break
-    return value, at
-
-
 def _reserve_memory(data, limits):
     """A bytearray as large as the module's initial linear memory (capped by the limits), or None.
-    Reads the memory section (id 5) of the module bytes; an imported memory is not ours."""
-    at = 8
-    while at < len(data):
-        section = data[at]
-        size, at = _leb_at(data, at + 1)
-        if section == 5:
-            if at + 2 >= len(data) or data[at] == 0:
-                return None
-            flags = data[at + 1]
-            pages = _leb_at(data, at + 2)[0]
-            want = pages * 65536
-            cap = getattr(limits, "memory_bytes", None)
-            if cap is not None and cap < want:
-                want = cap
-            if flags > 1 or not want:
-                return None  # shared or 64-bit memories: leave them to the engine
-            try:
-                return bytearray(want)
-            except MemoryError:
-                return None
-        at += size
-    return None
+    Reads the memory section of the module bytes (binary.initial_memory); an imported memory is
+    not ours."""
+    want = initial_memory(data)
+    cap = getattr(limits, "memory_bytes", None)
+    if cap is not None and cap < want:
+        want = cap
+    if not want:
+        return None
+    try:
+        return bytearray(want)
+    except MemoryError:
+        return None
 
 
 class _TextToBinary:
