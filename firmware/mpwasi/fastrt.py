@@ -521,6 +521,11 @@ def find_aot(path):
     return None
 
 
+def _on_viper_instance(inst):
+    from . import viperrt
+    viperrt.on_instance(state_of(inst), Fast)
+
+
 def _on_hot(F):
     """interp.tier_hook: F ran a loop or was called when a fuel slice ran out."""
     if interp.debug_hook is not None or F.host is not None or F.code is None:
@@ -550,7 +555,7 @@ def set_tier(name):
         from . import viperrt
         viperrt.STRICT = name == "viper-strict"
         TIER = name
-        runtime.instance_hook = viperrt.on_instance
+        runtime.instance_hook = _on_viper_instance
         interp.tier_hook = None
         return
     TIER = name

@@ -133,11 +133,11 @@ def _to_fast(ns, idx, nres):
     return v
 
 
-def on_instance(inst):
-    """runtime.instance_hook of tier "viper" (fastrt.set_tier)."""
-    from . import fastrt as fast
+def on_instance(st, fast_host):
+    """Tier "viper" for a new instance (fastrt's instance hook calls it with the instance's
+    fastrt.State and fastrt.Fast, so this module never imports fastrt)."""
     from . import vipergen
-    st = fast.state_of(inst)
+    inst = st.inst
     install(st.ns, st)
     if st.info is None:
         st.info = vipergen.FuncInfo(inst.module.decoded)
@@ -166,7 +166,7 @@ def on_instance(inst):
         ns["f%d" % idx] = ns["VADAPT"](ns["V%d" % idx], idx, F.nres)
         st.done.add(idx)
         st.compiled += 1
-        F.host = fast.Fast(st, F)
+        F.host = fast_host(st, F)
         st.cache[F] = ns["f%d" % idx]
     st.viper = sorted(out)
     st.viper_fallbacks = why
