@@ -264,9 +264,9 @@ def test_rebased_side_tables_point_where_the_module_offsets_did():
             m = mpwasi.Module(data)
         except mpwasi.WasmError:
             continue
-        for i in range(len(m._m.codes)):
-            lt, start, end = m._m.codes[i]
-            side = m._m.side_tables[i]
+        for i in range(len(m.decoded.codes)):
+            lt, start, end = m.decoded.codes[i]
+            side = m.decoded.side_tables[i]
             code, moved = fuse.fuse_function(data, start, end, side, [])
             assert len(code) == end - start and len(moved) == len(side)
             for j in range(0, len(side), 4):

@@ -774,3 +774,19 @@ class Instance:
     def func_name(self, idx):
         f = self.funcs[idx] if 0 <= idx < len(self.funcs) else None
         return f.name if f is not None else None
+
+
+def reserve_memory(data, limits):
+    """A bytearray as large as the initial linear memory module bytes define (capped by the
+    limits; binary.initial_memory), or None: held while decoding on a small heap, so that the
+    memory's one large block is still there when the instance is made."""
+    want = binary.initial_memory(data)
+    cap = getattr(limits, "memory_bytes", None)
+    if cap is not None and cap < want:
+        want = cap
+    if not want:
+        return None
+    try:
+        return bytearray(want)
+    except MemoryError:
+        return None

@@ -26,10 +26,8 @@ from struct import pack_into, unpack_from  # (paged.install() rebinds these)
 import sys
 
 from . import compat
-from .binary import initial_memory
-from . import leb
 from .errors import Exit, LinkError, Trap
-from .runtime import HostFunc, Instance, Module, load_image, release
+from .runtime import HostFunc, Instance, Module, load_image, release, reserve_memory
 from .wasi_abi import (
     CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME, EBADF, EINVAL,
     EISDIR, ENAMETOOLONG, ENOSYS, ENOTCAPABLE, ENOTSOCK, ESPIPE, ESUCCESS, FDFLAG_APPEND, FT_CHAR,
@@ -485,6 +483,7 @@ def read_module(path):
     """A module file's bytes without its custom sections (except "name", kept for backtraces): a
     2 MB module with debug sections loads in little more than its code needs. Two passes over the
     file: sizes first, then one buffer of exactly that size filled in place."""
+    from . import leb
     with open(path, "rb") as f:
         header = f.read(8)
         if len(header) != 8:
@@ -597,7 +596,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
         data = path_or_bytes
     # On a small heap, decoding leaves it too fragmented for the linear memory's one large block:
     # hold a block that size while decoding, and give it back just before instantiating.
-    reserve = _reserve_memory(data, limits) if compat.MICROPYTHON and decoded is None else None
+    reserve = reserve_memory(data, limits) if compat.MICROPYTHON and decoded is None else None
     module = Module(data, decoded)
     decoded = data = None
     release("validate")
@@ -628,22 +627,6 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
         return TRAP_STATUS
     finally:
         wasi.close()
-
-
-def _reserve_memory(data, limits):
-    """A bytearray as large as the module's initial linear memory (capped by the limits), or None.
-    Reads the memory section of the module bytes (binary.initial_memory); an imported memory is
-    not ours."""
-    want = initial_memory(data)
-    cap = getattr(limits, "memory_bytes", None)
-    if cap is not None and cap < want:
-        want = cap
-    if not want:
-        return None
-    try:
-        return bytearray(want)
-    except MemoryError:
-        return None
 
 
 class _TextToBinary:
