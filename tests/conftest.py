@@ -1,6 +1,7 @@
 """Shared pytest set-up: the engine on sys.path, and fixtures for the spec suite and the MicroPython binary.
 
-- `firmware/` is put on sys.path so that `import mpwasi` finds the engine of this checkout.
+- `firmware/`, the checkout and `tests/` are on sys.path through pytest's `pythonpath` (pyproject.toml),
+  so that `import mpwasi` finds the engine of this checkout and tests can `from mp.runner import ...`.
 - `spec_dir` (session): the WebAssembly core suite ($MPWASI_SPEC_DIR, else `<repo>/../shared/spec`);
   a missing suite skips the test, except with CI=true where it is an error.
 - `micropython` (session): the command that runs the MicroPython unix port; skips if it is not installed.
@@ -15,10 +16,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(REPO, "firmware")
 TESTS = os.path.join(REPO, "tests")
 
-if FIRMWARE not in sys.path:
-    sys.path.insert(0, FIRMWARE)
-if TESTS not in sys.path:  # so that tests can `from mp.runner import ...`
-    sys.path.insert(0, TESTS)
 
 from mp.runner import find_micropython  # noqa: E402
 

@@ -1,5 +1,5 @@
 """Engine behaviour the spec suite does not pin down: the embedding API, Limits, deep recursion,
-traps with backtraces, clean errors. Runs under CPython (collected by tests/test_engine.py) and
+traps with backtraces, clean errors. Runs under CPython (collected by tests/engine/test_engine.py) and
 under MicroPython (`micropython tests/engine_cases.py` prints one line per case).
 """
 

@@ -1,6 +1,6 @@
 """Differential check of mpwasi.softfloat against the host's hardware doubles.
 
-Runs unchanged under CPython (imported by tests/test_softfloat.py) and under the MicroPython unix
+Runs unchanged under CPython (imported by tests/engine/test_softfloat.py) and under the MicroPython unix
 port, whose floats are C doubles: ``micropython tests/mp/softfloat_check.py [count] [seed]`` prints one
 line per checked operation and ``FAIL ...`` lines, and exits with status 1 if anything disagreed.
 

@@ -1,5 +1,5 @@
 """The `wiring` imports and the Arduino lifecycle, exercised call by call: a transcript of lines that
-must come out the same under CPython (tests/test_wiring.py imports this) and the MicroPython unix
+must come out the same under CPython (tests/engine/test_wiring.py imports this) and the MicroPython unix
 port (which runs this file: `micropython tests/mp/wiring_session.py`, engine and tests/ on the path).
 
 Modules are built here with tests/wasmgen.py: a probe that re-exports each wiring import as

@@ -21,7 +21,6 @@ BENCH = os.path.join(REPO, "bench")
 PROGRAMS = os.path.join(BENCH, "programs")
 DRIVER = os.path.join(BENCH, "driver.py")
 FIRMWARE = os.path.join(REPO, "firmware")
-sys.path.insert(0, BENCH)
 
 import driver  # noqa: E402
 import python_kernels  # noqa: E402

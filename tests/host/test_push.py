@@ -4,6 +4,7 @@ and an interrupted push (the host process killed mid-transfer) leaves the old fi
 import hashlib
 import json
 import os
+from repo_paths import REPO_ROOT
 import subprocess
 import sys
 
@@ -55,7 +56,7 @@ def test_push_uses_raw_paste_mode(sim):
 
 
 def test_compressible_data_is_sent_deflated_and_arrives_intact(sim):
-    wasm = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "cat.wasm"),
+    wasm = open(os.path.join(REPO_ROOT, "examples", "cat.wasm"),
                 "rb").read()
     with Device(sim.port) as d:
         assert d.put_bytes(wasm, "/apps/z.wasm") == "written"

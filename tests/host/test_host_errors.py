@@ -1,6 +1,7 @@
 """Every way a host command can go wrong that a user meets says so in one line that tells what to do,
 never with a traceback (the host's or the board's); on the virtual board."""
 import os
+from repo_paths import REPO_ROOT
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ from host_tools.device import Device, ENGINE_DIR, TMP_SUFFIX
 from host_tools.virtual_board import SimProcess
 from test_run import wat
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 EXAMPLES = os.path.join(REPO, "examples")
 CLI = [sys.executable, "-m", "host_tools.cli"]
 

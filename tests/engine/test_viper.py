@@ -6,6 +6,7 @@ boards; the board kernels' results against wasmtime's; .mpy files for armv6m, xt
 rv32imc (header and structure checked: nothing here runs those architectures); the 32-bit code's
 text; recursion, traps and limits."""
 import os
+from repo_paths import REPO_ROOT
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from host_tools import aot
 from mp.runner import run_code, run_micropython
 from wasmgen import ModuleBuilder
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 FIRMWARE = os.path.join(REPO, "firmware")
 BOARD = os.path.join(REPO, "bench", "programs", "board")
 KERNELS = {"fib": 18, "sieve": 2, "crc32": 1, "matmul": 16, "quicksort": 500}

@@ -23,7 +23,6 @@ import zlib
 import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from host_tools import flashing, uf2  # noqa: E402
 from host_tools.flashing import FirmwareError, FlashError, check_image, esptool_args, flash  # noqa: E402

@@ -3,20 +3,21 @@ examples/ and bench/programs/, and a C program linked with wasm-ld's defaults (t
 bench/programs/hello_default.wasm), runs 5 times in a row (5 `mpwasi run` commands: a soft reset before each) on the virtual board with the rpi_pico
 profile (the esp32 profile: not yet), pushed as `mpwasi run` pushes it (module and load image), without
 running out of memory; each run's output and status equal wasmtime's (clock and random output
-compared by shape, as tests/test_examples.py does)."""
+compared by shape, as tests/wasi/test_examples.py does)."""
 import io
 import os
+from repo_paths import REPO_ROOT
 
 import pytest
 
 from wasi_support import run_wasmtime
-from test_examples import shape as example_shape
+from wasi_support import shape as example_shape
 
 from host_tools import load_image
 from host_tools.device import Device
 from host_tools.virtual_board import SimProcess
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 RUNS = 5
 
 # name -> (wasm path, args, files put in the preopened directory {name: bytes})

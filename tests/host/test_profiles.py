@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from host_tools import profiles  # noqa: E402
 from host_tools.profiles import ProfileError, all_profiles, load_profile, parse_number  # noqa: E402

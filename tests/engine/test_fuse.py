@@ -15,8 +15,6 @@ import pytest
 
 from conftest import REPO, require_spec_dir
 
-sys.path.insert(0, os.path.join(REPO, "firmware"))
-sys.path.insert(0, os.path.join(REPO, "tests"))
 
 import mpwasi  # noqa: E402
 from mpwasi import fuse, disasm, runtime  # noqa: E402

@@ -1,14 +1,14 @@
 """flash.sh: usage, argument errors, the no-board path, and a UF2 flash through it (no pip: --no-pip)."""
 
 import os
+from repo_paths import REPO_ROOT
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+REPO = REPO_ROOT
 
 from host_tools import uf2  # noqa: E402
 

@@ -7,6 +7,7 @@ compiler gives back to the interpreter.
 """
 import io
 import os
+from repo_paths import REPO_ROOT
 import random
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import fastgen
 from wasmgen import ModuleBuilder, uleb, sleb
 from mp.runner import run_code
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 PROGRAMS = os.path.join(REPO, "bench", "programs")
 SMALL = {"fib": 15, "sieve": 2000, "matmul": 8, "crc32": 500, "mandelbrot": 8, "nbody": 10,
          "quicksort": 300, "bigmodule": 1, "hello": None}

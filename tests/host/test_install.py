@@ -3,6 +3,7 @@ copy of this checkout, installed into a fresh venv, and its `mpwasi` command run
 virtual board from a folder outside the checkout, with everything it reads at run time (board
 profiles, the virtual board's REPL server, the engine) coming from the installed package."""
 import os
+from repo_paths import REPO_ROOT
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import venv
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 SKIP = ("build", "dist", "tests", "bench", ".git", ".venv", "__pycache__", "*.egg-info", ".pytest_cache")
 
 

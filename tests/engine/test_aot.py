@@ -2,6 +2,7 @@
 tier's Python for a whole module, compiled by mpy-cross, found by the engine next to the module and
 used when its hash matches; run here on the MicroPython unix port."""
 import os
+from repo_paths import REPO_ROOT
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from host_tools import aot
 from mp.runner import run_micropython
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 PROGRAMS = os.path.join(REPO, "bench", "programs")
 FIRMWARE = os.path.join(REPO, "firmware")
 
@@ -110,7 +111,6 @@ def test_single_float_boards_keep_f64_as_bits():
 
 
 def test_f64_memory_goes_through_the_double_view_on_micropython():
-    sys.path.insert(0, os.path.join(REPO, "tests"))
     from wasmgen import ModuleBuilder
     import mpwasi
     from mpwasi import fastgen as gen

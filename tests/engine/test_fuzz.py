@@ -10,11 +10,11 @@ cap, and each exported function is called with zero arguments (all params 0 / nu
 that is not the engine's (`mpwasi.WasmError` subclasses, `mpwasi.Exit`) is a failure, reported with the
 seed, file and mutation so that it can be replayed (MPWASI_FUZZ_PER_FILE=N makes the pytest runs longer):
 
-    python3     tests/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T]
+    python3     tests/engine/test_fuzz.py [--seed=S] [--per-file=N] [--only=FILE:K] [--tier=T]
                 [--fuse=always] [--paged] [-v]
                 (-v: print each mutant; --tier: mpwasi.set_tier(T) first; --fuse=always: every
                 function in the interpreter's superinstructions; --paged: every linear memory paged)
-    micropython -X heapsize=64M tests/test_fuzz.py ...
+    micropython -X heapsize=64M tests/engine/test_fuzz.py ...
 
 The generator is a xorshift written here, so a seed gives the same mutants on both interpreters.
 """
@@ -40,14 +40,13 @@ def _tests_dir():
     return _dirname(f)
 
 
-TESTS = _tests_dir()
-if TESTS not in sys.path:
-    sys.path.insert(0, TESTS)
+ENGINE_TESTS = _tests_dir()        # tests/engine: this file
+TESTS = _dirname(ENGINE_TESTS)      # tests/: spec/ and mp/
+if __name__ == "__main__":
+    # run as a script (a replay, or under micropython), not by pytest: the script's own paths
+    sys.path[:0] = [TESTS, _dirname(TESTS) + "/firmware"]
 
 from spec import run as spec_run  # noqa: E402  (paths, the spectest host module)
-
-if spec_run.FIRMWARE not in sys.path:
-    sys.path.insert(0, spec_run.FIRMWARE)
 
 DEFAULT_SEED = 20261125
 PER_FILE = 5  # 3,453 main-set .wasm files -> 17,265 mutants
@@ -496,9 +495,10 @@ if pytest is not None:
 
     def test_mutants_are_the_same_under_micropython(micropython):
         from mp.runner import run_micropython
-        code = ("import sys\nsys.path.insert(0, %r)\nimport test_fuzz as t\n"
+        code = ("import sys\nsys.path[:0] = [%r, %r, %r]\nimport test_fuzz as t\n"
                 "d = bytes(range(40))\n"
-                "for k in range(40): print(repr(t.mutate(d, t.Rng(t.mutant_seed(9, 2, k)))))\n" % TESTS)
+                "for k in range(40): print(repr(t.mutate(d, t.Rng(t.mutant_seed(9, 2, k)))))\n"
+                % (ENGINE_TESTS, TESTS, spec_run.FIRMWARE))
         r = run_micropython(["-c", code], timeout=120)
         assert r.returncode == 0, r.stderr
         d = bytes(range(40))
@@ -510,7 +510,7 @@ if pytest is not None:
         import subprocess
         from mp.runner import micropython_command
         per_file = int(os.environ.get("MPWASI_FUZZ_PER_FILE") or PER_FILE)
-        args = [os.path.join(TESTS, "test_fuzz.py"), "--per-file=%d" % per_file, "--seed=%d" % seed] + list(extra)
+        args = [os.path.join(ENGINE_TESTS, "test_fuzz.py"), "--per-file=%d" % per_file, "--seed=%d" % seed] + list(extra)
         cmd = [sys.executable] + args if interp == "cpython" else micropython_command(args, "64M")
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=3 * 3600,
                            env=dict(os.environ, MPWASI_SPEC_DIR=spec_dir))

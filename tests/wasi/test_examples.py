@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from wasi_support import example, make_host_tree, run_mp_session, run_wasmtime, snapshot
+from wasi_support import example, make_host_tree, run_mp_session, run_wasmtime, shape, snapshot
 
 from mpwasi import wasi
 
@@ -41,17 +41,6 @@ CASES = {
 }
 
 VARIABLE = {"clocks", "random"}
-
-
-def shape(name, out):
-    """Masks what depends on the clock or the random source."""
-    text = out.decode("utf-8", "replace")
-    if name == "random":
-        text = re.sub(r"=[0-9a-f]{32}", "=<hex32>", text)
-    if name == "clocks":
-        text = re.sub(r"realtime_s=\d+", "realtime_s=<n>", text)
-        text = re.sub(r"slept_ms=\d+", "slept_ms=<n>", text)
-    return text
 
 
 def setup_dirs(tmp_path, files):

@@ -2,6 +2,7 @@
 
 import json
 import os
+from repo_paths import REPO_ROOT
 import select
 import signal
 import subprocess
@@ -80,7 +81,7 @@ def test_readme_first_command_runs_hello_on_an_implicit_virtual_board(tmp_path):
     """`mpwasi run examples/hello.wasm` with no board: a background virtual board is started (and
     reused by the next command), the engine installed, the module run."""
     env = dict(os.environ, MPWASI_DATA_DIR=str(tmp_path))
-    hello = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "hello.wasm")
+    hello = os.path.join(REPO_ROOT, "examples", "hello.wasm")
     try:
         r = subprocess.run(CLI + ["run", "--virtual", hello], capture_output=True, text=True, env=env, timeout=300)
         assert r.returncode == 0, r.stderr

@@ -3,6 +3,7 @@ board): piped stdin reaches it in full and its end is the program's end of file;
 Ctrl-D at the start of a line is end of file; its stderr, a trap's message and backtrace go to the
 host's stderr, and the host's stdout carries its stdout byte for byte."""
 import os
+from repo_paths import REPO_ROOT
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from host_tools.virtual_board import SimProcess
 from test_mpremote_compat import Terminal
 from test_run import wat
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 EXAMPLES = os.path.join(REPO, "examples")
 CLI = [sys.executable, "-m", "host_tools.cli"]
 BOARD = "rpi_pico2"

@@ -6,7 +6,6 @@ import sys
 import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from host_tools.detect import detect_boards, find_bootsel_drives, read_info_uf2  # noqa: E402
 from host_tools.profiles import all_profiles  # noqa: E402

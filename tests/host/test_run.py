@@ -3,6 +3,7 @@ replaced when stale), the module pushed, its output streamed while it runs, its 
 a trap's backtrace, running out of heap."""
 
 import os
+from repo_paths import REPO_ROOT
 import select
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from host_tools.device import Device, ENGINE_DIR
 from host_tools.virtual_board import SimProcess
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 EXAMPLES = os.path.join(REPO, "examples")
 BOARD = "rpi_pico2"   # headroom: these tests are about the host side, not about fitting the heap
 

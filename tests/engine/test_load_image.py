@@ -2,6 +2,7 @@
 loaded from its image only when the image is this module's and intact; otherwise the module is decoded
 and validated in full, as without one. On CPython and on MicroPython."""
 import os
+from repo_paths import REPO_ROOT
 import subprocess
 
 import pytest
@@ -11,7 +12,7 @@ from mpwasi import binary, image, runtime, validate, wasi
 
 from mp.runner import micropython_command
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 FIB = os.path.join(REPO, "bench", "programs", "fib.wasm")
 HELLO = os.path.join(REPO, "examples", "hello.wasm")
 
@@ -93,7 +94,6 @@ def test_a_module_the_engine_rejects_gets_no_image():
 
 MP_SCRIPT = r"""
 import sys
-sys.path.insert(0, %(fw)r)
 from mpwasi import wasi, image
 data = wasi.read_module(%(wasm)r)
 with open(%(img)r, "rb") as f:
