@@ -37,6 +37,7 @@ def test_recursion_10000_deep_on_micropython_default_stack(micropython):
 
 SPIN_SCRIPT = """
 import sys
+sys.path.insert(0, 'tests'); sys.path.insert(0, 'firmware')
 import engine_cases, mpwasi
 from wasmgen import ModuleBuilder
 m = ModuleBuilder()

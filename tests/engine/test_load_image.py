@@ -94,6 +94,7 @@ def test_a_module_the_engine_rejects_gets_no_image():
 
 MP_SCRIPT = r"""
 import sys
+sys.path.insert(0, %(fw)r)
 from mpwasi import wasi, image
 data = wasi.read_module(%(wasm)r)
 with open(%(img)r, "rb") as f:
