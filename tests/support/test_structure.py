@@ -7,8 +7,9 @@ allowed directions. Runs on CPython only (it reads source files; nothing is exec
 """
 import ast
 import os
+from repo_paths import REPO_ROOT
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = REPO_ROOT
 PACKAGES = {"mpwasi": os.path.join(REPO, "firmware", "mpwasi"),
             "host_tools": os.path.join(REPO, "host_tools")}
 
