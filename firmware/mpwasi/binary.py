@@ -548,6 +548,29 @@ def sections(data):
     return out
 
 
+def file_sections(f):
+    """[(id, file offset, length)] of the sections of an open module file, id byte and size
+    included in each span, custom sections with their name: [(0, start, length, name)] entries
+    carry it as a fourth item (b"" past 64 bytes). The file is read from offset 8 on; no checks:
+    a truncated file's last span ends where its declared size does (the decoder reports it)."""
+    out = []
+    pos = 8
+    f.seek(8)
+    while True:
+        head = f.read(1)
+        if not head:
+            return out
+        size, used = leb.read_file(f)
+        start = pos
+        pos += 1 + used + size
+        if head[0] == 0:
+            name_len, _ = leb.read_file(f)
+            out.append((0, start, pos - start, f.read(name_len) if name_len <= 64 else b""))
+        else:
+            out.append((head[0], start, pos - start))
+        f.seek(pos)
+
+
 def initial_memory(data):
     """The bytes of linear memory module bytes define to start with (the minimum of the memory
     section's first memory), or 0: none defined, a shared or 64-bit memory, or unreadable."""

@@ -483,31 +483,16 @@ def read_module(path):
     """A module file's bytes without its custom sections (except "name", kept for backtraces): a
     2 MB module with debug sections loads in little more than its code needs. Two passes over the
     file: sizes first, then one buffer of exactly that size filled in place."""
-    from . import leb
+    from .binary import file_sections
     with open(path, "rb") as f:
         header = f.read(8)
         if len(header) != 8:
             return header  # let the decoder report the truncation
-        keep = []  # (file offset, length) of each kept section, id byte included
+        # (offset, length) of each kept section, id byte included
+        keep = [(sec[1], sec[2]) for sec in file_sections(f) if sec[0] != 0 or sec[3] == b"name"]
         total = 8
-        pos = 8
-        while True:
-            head = f.read(1)
-            if not head:
-                break
-            size, used = leb.read_file(f)
-            start = pos
-            pos += 1 + used
-            keep_it = True
-            if head[0] == 0:
-                name_len, nused = leb.read_file(f)
-                name = f.read(name_len) if name_len <= 64 else b""
-                keep_it = name == b"name"
-            pos += size
-            f.seek(pos)
-            if keep_it:
-                keep.append((start, pos - start))
-                total += pos - start
+        for _, length in keep:
+            total += length
         data = bytearray(total)
         data[:8] = header
         at = 8
