@@ -143,7 +143,7 @@ def load(img, data):
             return None
     except (_Bad, IndexError, ValueError, TypeError, UnicodeError, ImportError, AttributeError):
         return None
-    from .binary import ModuleData
+    from .moduledata import ModuleData
     m = ModuleData(data)
     for i in range(len(FIELDS)):
         setattr(m, FIELDS[i], fields[i])

@@ -8,8 +8,7 @@ converted between Python values and the bit patterns the interpreter uses.
 import struct
 
 from .errors import WasmError, DecodeError, ValidationError, LinkError, Trap, Exit, RecursionError
-from . import binary
-from .binary import I32, I64, F32, F64, FUNCREF, EXTERNREF, TYPE_NAMES, NAME_TYPES
+from .moduledata import I32, I64, F32, F64, FUNCREF, EXTERNREF, TYPE_NAMES, NAME_TYPES
 from . import interp
 
 PAGE = 65536
@@ -387,7 +386,7 @@ class Function:
     def name(self):
         # names of defined functions come from the name section, decoded when first asked for
         if self._name is None and (self.host is None or self.host.fast) and self.inst is not None:
-            self._name = binary.func_name(self.inst.module.decoded, self.idx) or False
+            self._name = _func_name(self.inst.module.decoded, self.idx) or False
         return self._name or None
 
     @name.setter
@@ -426,6 +425,16 @@ class Function:
 
 
 # ---------------------------------------------------------------- module
+
+def _func_name(decoded, idx):
+    # the name section's name of function idx, or None; the decoder (which a board released after
+    # loading) is imported again for it, and a heap too full for that gives no name
+    try:
+        from . import binary
+        return binary.func_name(decoded, idx)
+    except MemoryError:
+        return None
+
 
 def _env_fuse():
     try:
@@ -478,7 +487,7 @@ class Module:
             self._fused = None
             return
         try:
-            from . import validate  # (a board loading a host's image never imports it)
+            from . import binary, validate  # (a board loading a host's image imports neither)
             m = binary.decode(data)
             validate.validate(m)
         except (DecodeError, ValidationError):
@@ -553,10 +562,12 @@ class Module:
 
     @property
     def func_names(self):
+        from . import binary
         return binary.func_names(self.decoded)
 
     @property
     def global_names(self):
+        from . import binary
         return binary.global_names(self.decoded)
 
 
@@ -593,7 +604,7 @@ def load_image(path, data, use=None):
 
 
 def release(*names):
-    """Drops engine modules that only loading needed (mpwasi.validate, mpwasi.image) so that the
+    """Drops engine modules that only loading needed (mpwasi.binary, .validate, .image) so that the
     heap they hold is free for the program; a later load imports them again. MicroPython only
     (CPython has the room, and keeps them)."""
     import sys
@@ -780,6 +791,7 @@ def reserve_memory(data, limits):
     """A bytearray as large as the initial linear memory module bytes define (capped by the
     limits; binary.initial_memory), or None: held while decoding on a small heap, so that the
     memory's one large block is still there when the instance is made."""
+    from . import binary
     want = binary.initial_memory(data)
     cap = getattr(limits, "memory_bytes", None)
     if cap is not None and cap < want:
