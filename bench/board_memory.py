@@ -159,6 +159,10 @@ except wasi.Exit as e:
     status = e.code
 w.close()
 print("PROBE status=%%d" %% status)
+inst = m = w = None
+#mp32:collect
+print("PROBE engine=%%d" %% (gc.mem_alloc() - base))
+print("PROBE modules=%%s" %% ",".join(sorted(k[7:] for k in sys.modules if k.startswith("mpwasi."))))
 """
 
 

@@ -588,7 +588,7 @@ class Gen:
         name = "N_%02X" % op
         self.used.add(name)
         trap = op in _TRAPPING
-        if numeric.BIN[op] is not None:
+        if numeric.is_binary(op):
             b = self.pop()
             a = self.pop()
             refs, eff, depth = self.combine((a, b))

@@ -224,12 +224,8 @@ class State:
         ns["MEMERR"] = _MEMERR
         ns["MEM"] = inst.memory
         memops.bind_accessors(ns, inst.memory is not None and inst.memory.paged)
-        for op in range(0x45, 0xC5):
-            fn = numeric.BIN[op] if numeric.BIN[op] is not None else numeric.UN[op]
-            if fn is not None:
-                ns["N_%02X" % op] = fn
-        for x in range(8):
-            ns["N_%02X" % (0xE0 + x)] = numeric.UN[0xE0 + x]
+        for op in list(range(0x45, 0xC5)) + list(range(0xE0, 0xE8)):
+            ns["N_%02X" % op] = numeric.lazy(op)
         for i in range(len(inst.globals)):
             ns["G%d" % i] = inst.globals[i]
         for i in range(len(inst.tables)):

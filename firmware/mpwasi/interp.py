@@ -16,8 +16,6 @@ from . import numeric
 from . import memops
 from .leb import uleb, sleb
 
-UN = numeric.UN
-BIN = numeric.BIN
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 
@@ -143,44 +141,98 @@ def _load(op, data, ea):
 
 
 def _i32_tables():
-    # the binary and unary operation tables with signed i32 operands and results (the i32
-    # entries of numeric's tables take and give bit patterns); the rest are numeric's entries,
-    # copied again when the float operations change (numeric.GEN: force_softfloat, floats)
-    b = list(BIN)
-    u = list(UN)
+    # the interpreter's binary and unary operation tables, filled per opcode (_fill) at its first
+    # execution; emptied (in place: running loops hold them) when the float operations change
+    # (numeric.GEN: force_softfloat)
+    t = _TABLES[0]
+    for i in range(256):
+        t[i] = None
+    _TABLES[1] = numeric.GEN
 
-    def bits2(f):
-        return lambda x, y: s32(f(u32(x), u32(y)))
 
-    for op in range(0x46, 0x50):  # comparisons: 0 or 1
-        b[op] = (lambda f: lambda x, y: f(u32(x), u32(y)))(BIN[op])
-    for op in range(0x6A, 0x79):
-        b[op] = bits2(BIN[op])
-    b[0x6D] = _div_s
-    b[0x6F] = _rem_s
-    b[0x75] = lambda x, y: x >> (y & 31)
+# unary opcodes whose i32 operand (1) and i32 result (2) numeric's functions take and give as
+# bit patterns (the interpreter's i32 values are signed)
+_U32_IO = {0x67: 3, 0x68: 3, 0x69: 3, 0xC0: 3, 0xC1: 3, 0xB2: 1, 0xB3: 1, 0xB7: 1, 0xB8: 1,
+           0xBE: 1, 0xA8: 2, 0xA9: 2, 0xAA: 2, 0xAB: 2, 0xBC: 2, 0xE0: 2, 0xE1: 2, 0xE2: 2,
+           0xE3: 2}
 
-    def un(op, arg, res):
-        # op's entry looked up when called (softfloat may replace it)
-        if arg and res:
-            return lambda v: s32(UN[op](u32(v)))
-        if arg:
-            return lambda v: UN[op](u32(v))
-        return lambda v: s32(UN[op](v))
 
-    for op in (0x67, 0x68, 0x69, 0xC0, 0xC1):
-        u[op] = un(op, 1, 1)
-    for op in (0xB2, 0xB3, 0xB7, 0xB8, 0xBE):
-        u[op] = un(op, 1, 0)
-    for op in (0xA8, 0xA9, 0xAA, 0xAB, 0xBC, 0xE0, 0xE1, 0xE2, 0xE3):
-        u[op] = un(op, 0, 1)
-    u[0x45] = lambda v: 0 if v else 1
-    u[0xA7] = lambda v: v if v <= HI else s32(v & M32)  # i32.wrap_i64
-    u[0xAC] = lambda v: v + 0x10000000000000000 if v < 0 else v  # i64.extend_i32_s
-    u[0xAD] = u32  # i64.extend_i32_u
-    _TABLES[0] = b
-    _TABLES[1] = u
-    _TABLES[2] = numeric.GEN
+def _fill(op):
+    """The interpreter's function of numeric opcode op (signed i32 operands and results; the rest
+    as numeric gives them), entered in its table (_TABLES[0]), and returned."""
+    if _TABLES[1] != numeric.GEN:
+        _i32_tables()
+    f = numeric.fn(op)
+    if numeric.is_binary(op):
+        if op == 0x6D:
+            g = _div_s
+        elif op == 0x6F:
+            g = _rem_s
+        elif op == 0x75:
+            g = _shr_s
+        elif 0x46 <= op <= 0x4F:  # i32 comparisons: 0 or 1
+            g = _cmp32(f)
+        elif 0x6A <= op <= 0x78:
+            g = _bin32(f)
+        else:
+            g = f
+        _TABLES[0][op] = g
+        return g
+    io = _U32_IO.get(op, 0)
+    if op == 0x45:
+        g = _eqz
+    elif op == 0xA7:
+        g = _wrap
+    elif op == 0xAC:
+        g = _extend_s
+    elif op == 0xAD:
+        g = u32
+    elif io == 3:
+        g = _un32(f)
+    elif io == 1:
+        g = _un32_in(f)
+    elif io == 2:
+        g = _un32_out(f)
+    else:
+        g = f
+    _TABLES[0][op] = g
+    return g
+
+
+def _cmp32(f):
+    return lambda x, y: f(u32(x), u32(y))
+
+
+def _bin32(f):
+    return lambda x, y: s32(f(u32(x), u32(y)))
+
+
+def _un32(f):
+    return lambda v: s32(f(u32(v)))
+
+
+def _un32_in(f):
+    return lambda v: f(u32(v))
+
+
+def _un32_out(f):
+    return lambda v: s32(f(v))
+
+
+def _shr_s(x, y):
+    return x >> (y & 31)
+
+
+def _eqz(v):
+    return 0 if v else 1
+
+
+def _wrap(v):  # i32.wrap_i64
+    return v if v <= HI else s32(v & M32)
+
+
+def _extend_s(v):  # i64.extend_i32_s
+    return v + 0x10000000000000000 if v < 0 else v
 
 
 def _div_s(a, b):
@@ -199,7 +251,9 @@ def _rem_s(a, b):
     return -r if a < 0 else r
 
 
-_TABLES = [None, None, None]
+_TABLES = [[None] * 256, numeric.GEN]
+# 1 at each numeric opcode with two operands (numeric.is_binary)
+_ARITY = bytes([1 if numeric.is_binary(op) else 0 for op in range(256)])
 
 
 class Budget:
@@ -339,10 +393,9 @@ def _run(fn, s, fr, budget):
         fuel_left -= fuel
     K = inst.consts
     FK = _FK
-    if _TABLES[2] != numeric.GEN:
+    if _TABLES[1] != numeric.GEN:
         _i32_tables()
     IB = _TABLES[0]
-    IU = _TABLES[1]
     hi = HI
     lo = LO
     SL = _SL
@@ -486,7 +539,7 @@ def _run(fn, s, fr, budget):
                                 FD[0] = x
                                 r = FQ[0]
                             else:
-                                r = BIN[bop](a, b)  # a NaN: its payload by the wasm rules
+                                r = (IB[bop] or _fill(bop))(a, b)  # a NaN: its payload by the wasm rules
                         elif bop > 0x60 and bop < 0x67 and FQ is not None:  # f64 comparisons
                             FQ[0] = a
                             x = FD[0]
@@ -505,7 +558,7 @@ def _run(fn, s, fr, budget):
                             else:
                                 r = 1 if x != y else 0
                         else:
-                            r = IB[bop](a, b)
+                            r = (IB[bop] or _fill(bop))(a, b)
                     elif bop == 0x71:
                         r = a & b
                     elif bop == 0x74:
@@ -532,7 +585,7 @@ def _run(fn, s, fr, budget):
                     elif bop == 0x73:
                         r = a ^ b
                     else:
-                        r = IB[bop](a, b)
+                        r = (IB[bop] or _fill(bop))(a, b)
                     if q == 0:
                         push(r)
                     elif q == 1:  # local.set
@@ -827,7 +880,7 @@ def _run(fn, s, fr, budget):
                     if x & 0x80:
                         x, pc = uleb(code, pc - 1)
                     if x < 8:
-                        s[-1] = IU[0xE0 + x](s[-1])
+                        s[-1] = (IB[0xE0 + x] or _fill(0xE0 + x))(s[-1])
                     else:
                         pc = _bulk(x, code, pc, s, inst)
                         if mem is not None:
@@ -1292,7 +1345,7 @@ def _run(fn, s, fr, budget):
                     elif op == 0x73:  # i32.xor
                         s[-1] ^= b
                     else:
-                        s[-1] = IB[op](s[-1], b)
+                        s[-1] = (IB[op] or _fill(op))(s[-1], b)
                 elif op <= 0x4F:  # i32 tests and comparisons
                     if op == 0x45:  # i32.eqz
                         s[-1] = 0 if s[-1] else 1
@@ -1344,7 +1397,7 @@ def _run(fn, s, fr, budget):
                     elif op == 0x7E:
                         s[-1] = (s[-1] * b) & M64
                     else:
-                        s[-1] = BIN[op](s[-1], b)
+                        s[-1] = (IB[op] or _fill(op))(s[-1], b)
                 elif op > 0x9F and op < 0xA3 and FQ is not None:  # f64 add sub mul
                     b = pop()
                     a = s[-1]
@@ -1361,14 +1414,14 @@ def _run(fn, s, fr, budget):
                         FD[0] = x
                         s[-1] = FQ[0]
                     else:
-                        s[-1] = BIN[op](a, b)  # a NaN: its payload by the wasm rules
+                        s[-1] = (IB[op] or _fill(op))(a, b)  # a NaN: its payload by the wasm rules
                 else:
-                    g = IB[op]
-                    if g is not None:
+                    g = IB[op] or _fill(op)
+                    if _ARITY[op]:
                         b = pop()
                         s[-1] = g(s[-1], b)
                     else:
-                        s[-1] = IU[op](s[-1])
+                        s[-1] = g(s[-1])
             else:
                 raise Trap("illegal opcode %d" % op)
     except Trap as e:

@@ -424,4 +424,11 @@ def build_native():
     t["f64_convert_i64_u"] = _conv(False, 64, False)
     t["f32_demote_f64"] = nf32_demote
     t["f64_promote_f32"] = nf64_promote
+    # the sign operations work on the bits alone (softfloat's are the same)
+    t["f32_neg"] = lambda a: a ^ 0x80000000
+    t["f32_abs"] = lambda a: a & 0x7FFFFFFF
+    t["f32_copysign"] = lambda a, b: (a & 0x7FFFFFFF) | (b & 0x80000000)
+    t["f64_neg"] = lambda a: a ^ 0x8000000000000000
+    t["f64_abs"] = lambda a: a & 0x7FFFFFFFFFFFFFFF
+    t["f64_copysign"] = lambda a, b: (a & 0x7FFFFFFFFFFFFFFF) | (b & 0x8000000000000000)
     return t

@@ -25,8 +25,6 @@ def install(ns, state):
     mem = inst.memory
     maxd = state.maxd
     ns["VLIM"] = VNEST if VNEST < maxd else maxd
-    BIN = numeric.BIN
-    UN = numeric.UN
 
     def deepv(idx, d, *args):
         r = state.run_interp(funcs[idx], [a & M32 for a in args], d)
@@ -39,11 +37,11 @@ def install(ns, state):
     ns["IC"] = ic
 
     def vn(op, a, b):
-        return BIN[op](a & M32, b & M32)
+        return numeric.fn(op)(a & M32, b & M32)
     ns["VN"] = vn
 
     def vu(op, a):
-        return UN[op](a & M32)
+        return numeric.fn(op)(a & M32)
     ns["VU"] = vu
 
     def gset(g, v):
