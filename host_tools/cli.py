@@ -438,20 +438,22 @@ def cmd_run(args, debug=False):
 
 
 def _memory_message(report, name, heap, guest_args, env, asks):
-    """The runner's memory report ("PHASE HEAP FREE ARGS_COST ERROR") as what ran short."""
-    words = report.split(" ", 4) + [""] * 5
-    phase, total, free, cost, what = words[:5]
+    """The runner's memory report ("PHASE HEAP FREE ARGS_COST LARGEST_BLOCK ERROR") as what ran
+    short."""
+    words = report.split(" ", 5) + [""] * 6
+    phase, total, free, cost, block, what = words[:6]
     heap = heap or total
     what = " (%s)" % what if what else ""
+    block = ", its largest free block %s bytes" % block if block.isdigit() else ""
     if phase == "engine":
         return ("the board ran out of memory loading the mpwasi engine%s: its heap is %s bytes, %s free after "
-                "it; use a board with more memory" % (what, heap, free))
+                "it%s; use a board with more memory" % (what, heap, free, block))
     nargs = "%d argument(s) and %d environment variable(s)" % (len(guest_args), len(env))
     if phase == "args":
         return ("the board ran out of memory reading %s's %s%s: its heap is %s bytes; pass fewer or shorter ones"
                 % (name, nargs, what, heap))
     return ("the board ran out of memory running %s%s: its heap is %s bytes, %s free when the program started "
-            "(its %s took %s bytes)%s; %s" % (name, what, heap, free, nargs, cost, asks, MEMORY_ADVICE))
+            "(its %s took %s bytes)%s%s; %s" % (name, what, heap, free, nargs, cost, block, asks, MEMORY_ADVICE))
 
 
 # what to do when a program does not fit the board's heap (issue 18)

@@ -90,6 +90,28 @@ else:
             time.sleep(ns / 1e9)
 
 
+def largest_block():
+    """The largest block the heap can give now, in bytes (to within 1/64 of it), found by trying
+    allocations (each freed at once); None on CPython, which has no fixed heap."""
+    if not MICROPYTHON:
+        return None
+    import gc
+
+    gc.collect()
+    lo = 0
+    hi = gc.mem_free() + 16
+    while hi - lo > 64 + (lo >> 6):
+        mid = (lo + hi) // 2
+        try:
+            b = bytearray(mid)
+            b = None
+            lo = mid
+        except MemoryError:
+            hi = mid
+    gc.collect()
+    return lo
+
+
 def collect():
     """A garbage collection before a large allocation, on MicroPython (where the heap is small and
     a fragmented one fails large blocks); nothing on CPython."""

@@ -60,7 +60,7 @@ except ImportError as e:
 except MemoryError as e:
     e = str(e)
     gc.collect()
-    sys.stdout.write(%(error)r + 'memory:engine %%%%d %%%%d 0 %%%%s' %%%% (gc.mem_alloc() + gc.mem_free(), gc.mem_free(), e)
+    sys.stdout.write(%(error)r + 'memory:engine %%%%d %%%%d 0 -1 %%%%s' %%%% (gc.mem_alloc() + gc.mem_free(), gc.mem_free(), e)
                      + %(esc)r + %(exit)r + '137' + %(esc)r)
 else:
     _mrp(mpwasi.run, %%(path)r, %%(args)r, %%(env)r, %%(dirs)r%%(hw)s)
@@ -190,6 +190,16 @@ def report(raw, kind, message):
     raw.write((ERROR_MARK + kind + ":" + message + ESC).encode())
 
 
+def _largest():
+    # the heap's largest free block (mpwasi.compat.largest_block), -1 where it cannot be found
+    try:
+        from mpwasi.compat import largest_block
+        n = largest_block()
+        return -1 if n is None else n
+    except Exception:
+        return -1
+
+
 def run_program(run, path, args="", env="", dirs=None, **hw):
     """On the board: `run` (mpwasi.run) the WASI module at `path` with its streams on the console
     (see above), hw its `wiring` keywords (pins, loops, ...); the last thing written is EXIT_MARK
@@ -218,7 +228,8 @@ def run_program(run, path, args="", env="", dirs=None, **hw):
         if not isinstance(status, int):
             status = 0
         if status == 134:  # a trap (perhaps out of memory): the figures for the host's message
-            report(raw, "heap", "run %d %d %d" % (gc.mem_alloc() + gc.mem_free(), free - cost, cost))
+            report(raw, "heap", "run %d %d %d %d" % (gc.mem_alloc() + gc.mem_free(), free - cost, cost,
+                                                     _largest()))
     except KeyboardInterrupt:
         report(raw, "interrupted", "the program was stopped by Ctrl-C")
         status = 130
@@ -232,7 +243,8 @@ def run_program(run, path, args="", env="", dirs=None, **hw):
         args = env = None
         gc.collect()
         # where it ran out, the heap, what was free when the program started, what its arguments took
-        report(raw, "memory", "%s %d %d %d %s" % (phase, gc.mem_alloc() + gc.mem_free(), free - cost, cost, e))
+        report(raw, "memory", "%s %d %d %d %d %s" % (phase, gc.mem_alloc() + gc.mem_free(), free - cost, cost,
+                                                     _largest(), e))
         status = 137
     raw.write((EXIT_MARK + str(status) + ESC).encode())
     return status

@@ -162,7 +162,9 @@ class Memory:
         try:
             self.data = _paged.Pages(n)
         except MemoryError:
-            raise Trap("out of memory: linear memory of %d bytes (%d pages)" % (n, n // PAGE))
+            from .compat import largest_block
+            raise Trap("out of memory: linear memory of %d bytes (%d pages); the heap's largest free "
+                       "block is %s bytes" % (n, n // PAGE, largest_block()))
         self.paged = True
         _paged.install()
 

@@ -3,6 +3,7 @@ replaced when stale), the module pushed, its output streamed while it runs, its 
 a trap's backtrace, running out of heap."""
 
 import os
+import re
 from repo_paths import REPO_ROOT
 import select
 import signal
@@ -142,6 +143,9 @@ def test_out_of_heap_names_the_heap_and_the_request(sim, tmp_path):
     err = r.stderr.decode()
     assert "ran out of memory" in err and "heap is" in err
     assert "13107200 bytes (200 pages)" in err
+    # the board's largest free block, a number it measured (not the free total)
+    block = re.search(r"largest free block (?:is )?(\d+) bytes", err)
+    assert block and 0 < int(block.group(1)) < 13107200, err
     assert "--limits memory=" in err and "-Wl,-z,stack-size=" in err and "PSRAM" in err  # what to do
 
 
