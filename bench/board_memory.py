@@ -8,6 +8,8 @@ through mpwasi.run with the engine as .mpy files (mpy-cross bytecode, as a board
 reports:
   import      heap kept by `import mpwasi`; +wasi: and `import mpwasi.wasi`
   resident    engine + WASI + module heap at the program's first output, less its linear memory
+  engine after  (32-bit rows) the heap the engine and WASI keep once the program has run and its
+              module, instance and memory are dropped: the engine modules the run loaded
   memory      bytes the linear memory holds then
   free blk    the largest free heap block just before the linear memory is allocated
   load ms     mpwasi.run() until the program is about to start: with the load image the host tools
@@ -209,9 +211,9 @@ def ms(v):
 
 
 def table(rows):
-    print("| runtime / board / program | import KB | +wasi KB | resident KB | memory KB | free blk KB"
-          " | load ms | Pico ms (est.) | ok |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| runtime / board / program | import KB | +wasi KB | resident KB | engine after KB | memory KB"
+          " | free blk KB | load ms | Pico ms (est.) | ok |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for key, r in rows.items():
         b = BEFORE.get(key.replace("/validate", ""), {})
 
@@ -221,8 +223,9 @@ def table(rows):
         pico = r.get("load_us") * PICO_PER_UNIX if key.startswith("unix") and r.get("load_us") else None
         bpico = b.get("load_us") * PICO_PER_UNIX if key.startswith("unix") and b.get("load_us") else None
         ok = ("yes" if r.get("ok") else "no") + ("" if "ok" not in b else " (%s)" % ("yes" if b["ok"] else "no"))
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            key, cell("import", kb), cell("import_wasi", kb), cell("resident", kb), cell("memory_bytes", kb),
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            key, cell("import", kb), cell("import_wasi", kb), cell("resident", kb), kb(r.get("engine")),
+            cell("memory_bytes", kb),
             cell("free_block", kb), cell("load_us", ms),
             ms(pico) + ("" if bpico is None else " (%s)" % ms(bpico)), ok))
     print("(before the issue 18 work in parentheses; resident excludes the linear memory)")
