@@ -135,7 +135,7 @@ t0 = time.ticks_us()
 data = wasi.read_module("/app.wasm")
 module = mpwasi.Module(data, runtime.load_image("/app.wasm", data) if %(image)r else None)
 data = None
-runtime.release("validate", "binary")
+runtime.release("validate", "binary", "opcodes")
 t1 = time.ticks_us()
 #mp32:collect
 import micropython

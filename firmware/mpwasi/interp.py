@@ -162,39 +162,22 @@ def _fill(op):
     as numeric gives them), entered in its table (_TABLES[0]), and returned."""
     if _TABLES[1] != numeric.GEN:
         _i32_tables()
-    f = numeric.fn(op)
-    if numeric.is_binary(op):
-        if op == 0x6D:
-            g = _div_s
-        elif op == 0x6F:
-            g = _rem_s
-        elif op == 0x75:
-            g = _shr_s
-        elif 0x46 <= op <= 0x4F:  # i32 comparisons: 0 or 1
+    g = _OWN.get(op)  # (the interpreter's own: numeric's code is not loaded for them)
+    if g is None:
+        f = numeric.fn(op)
+        io = _U32_IO.get(op, 0)
+        if 0x46 <= op <= 0x4F:  # i32 comparisons: 0 or 1
             g = _cmp32(f)
         elif 0x6A <= op <= 0x78:
             g = _bin32(f)
+        elif io == 3:
+            g = _un32(f)
+        elif io == 1:
+            g = _un32_in(f)
+        elif io == 2:
+            g = _un32_out(f)
         else:
             g = f
-        _TABLES[0][op] = g
-        return g
-    io = _U32_IO.get(op, 0)
-    if op == 0x45:
-        g = _eqz
-    elif op == 0xA7:
-        g = _wrap
-    elif op == 0xAC:
-        g = _extend_s
-    elif op == 0xAD:
-        g = u32
-    elif io == 3:
-        g = _un32(f)
-    elif io == 1:
-        g = _un32_in(f)
-    elif io == 2:
-        g = _un32_out(f)
-    else:
-        g = f
     _TABLES[0][op] = g
     return g
 
@@ -249,6 +232,10 @@ def _rem_s(a, b):
         raise Trap("integer divide by zero")
     r = abs(a) % abs(b)
     return -r if a < 0 else r
+
+
+_OWN = {0x6D: _div_s, 0x6F: _rem_s, 0x75: _shr_s, 0x45: _eqz, 0xA7: _wrap, 0xAC: _extend_s,
+        0xAD: u32}
 
 
 _TABLES = [[None] * 256, numeric.GEN]
@@ -1344,6 +1331,8 @@ def _run(fn, s, fr, budget):
                         s[-1] |= b
                     elif op == 0x73:  # i32.xor
                         s[-1] ^= b
+                    elif op == 0x75:  # i32.shr_s (the value is signed already)
+                        s[-1] >>= b & 31
                     else:
                         s[-1] = (IB[op] or _fill(op))(s[-1], b)
                 elif op <= 0x4F:  # i32 tests and comparisons

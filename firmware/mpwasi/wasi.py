@@ -584,7 +584,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     reserve = reserve_memory(data, limits) if compat.MICROPYTHON and decoded is None else None
     module = Module(data, decoded)
     decoded = data = None
-    release("validate", "binary")
+    release("validate", "binary", "opcodes")
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
     try:
         try:
