@@ -302,6 +302,13 @@ def _push_aot(d, module_path, data, dest, compile=False):
     target = "%s/%s.mpy" % (board_dir.rstrip("/"), aot_name(board_stem, digest))
     with open(local, "rb") as f:
         blob = f.read()
+    from mpwasi.fastrt import AOT_SHARE
+    heap = d.info().get("heap") if hasattr(d, "info") else None
+    if heap and len(blob) * AOT_SHARE > heap:
+        # the board would not load it (mpwasi.fastrt.find_aot): not worth its flash and push time
+        _err("mpwasi: the ahead-of-time code for %s (%d KB) is too large for the board's heap (%d KB): "
+             "it runs in the interpreter" % (os.path.basename(module_path), len(blob) // 1024, heap // 1024))
+        return None
     prog = Progress("push %s" % os.path.basename(local))
     try:
         d.put_bytes(blob, target, progress=prog)

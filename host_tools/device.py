@@ -265,7 +265,8 @@ class Device:
         """Raw bytes per push chunk: large enough to amortise a raw-paste round trip, small enough
         for the board's heap (the base64 text, its bytes literal and the decoded data coexist)."""
         heap = (self._info or {}).get("heap") or (self.profile.heap_bytes if self.profile else 100000)
-        n = max(1024, min(24 * 1024, heap // 20))
+        # (a chunk's text, 4/3 of it, must find one free block in a heap a run may have fragmented)
+        n = max(1024, min(24 * 1024, heap // 40))
         return n - n % 3
 
     def put_bytes(self, data, dest, progress=None, check_existing=True, compress=None):

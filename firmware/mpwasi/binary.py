@@ -9,6 +9,7 @@ Any malformed input raises DecodeError with the spec's wording.
 from .errors import DecodeError
 from . import leb
 from . import opcodes
+from .sections import sections, file_sections, initial_memory, names  # noqa: F401
 from .moduledata import (ModuleData, I32, I64, F32, F64, V128, FUNCREF, EXTERNREF, NUMTYPES,  # noqa: F401
                          VALTYPES, REFTYPES, TYPE_NAMES, NAME_TYPES)
 
@@ -456,32 +457,17 @@ def read_name_section(m, r):
 
 def func_names(m):
     """All function names of the name section: {index: name}."""
-    return _name_map(m, m.names_at)
+    return names(m.data, m.names_at)
 
 
 def global_names(m):
     """All global names of the name section (subsection 7): {index: name}."""
-    return _name_map(m, m.global_names_at)
-
-
-def _name_map(m, at):
-    out = {}
-    if at is None:
-        return out
-    try:
-        sr = Reader(m.data, at[0], at[1])
-        for _ in range(sr.u32()):
-            idx = sr.u32()
-            out[idx] = sr.name()
-    except DecodeError:
-        pass
-    return out
+    return names(m.data, m.global_names_at)
 
 
 def func_name(m, idx):
     """The name of function idx from the name section, or None."""
-    if m.names_at is None:
-        return None
+    return names(m.data, m.names_at, idx)
     try:
         sr = Reader(m.data, m.names_at[0], m.names_at[1])
         for _ in range(sr.u32()):
@@ -494,52 +480,3 @@ def func_name(m, idx):
     except DecodeError:
         pass
     return None
-
-
-def sections(data):
-    """[(id, start, end)] of the sections of module bytes that are not decoded yet (no checks: a
-    truncated module's last section ends where the bytes do). For a look before decoding."""
-    out = []
-    at = 8
-    n = len(data)
-    while at < n:
-        sid = data[at]
-        size, at = leb.uleb_at(data, at + 1)
-        end = at + size
-        out.append((sid, at, end if end < n else n))
-        at = end
-    return out
-
-
-def file_sections(f):
-    """[(id, file offset, length)] of the sections of an open module file, id byte and size
-    included in each span, custom sections with their name: [(0, start, length, name)] entries
-    carry it as a fourth item (b"" past 64 bytes). The file is read from offset 8 on; no checks:
-    a truncated file's last span ends where its declared size does (the decoder reports it)."""
-    out = []
-    pos = 8
-    f.seek(8)
-    while True:
-        head = f.read(1)
-        if not head:
-            return out
-        size, used = leb.read_file(f)
-        start = pos
-        pos += 1 + used + size
-        if head[0] == 0:
-            name_len, _ = leb.read_file(f)
-            out.append((0, start, pos - start, f.read(name_len) if name_len <= 64 else b""))
-        else:
-            out.append((head[0], start, pos - start))
-        f.seek(pos)
-
-
-def initial_memory(data):
-    """The bytes of linear memory module bytes define to start with (the minimum of the memory
-    section's first memory), or 0: none defined, a shared or 64-bit memory, or unreadable."""
-    for sid, at, end in sections(data):
-        if sid == 5:
-            if at + 2 >= end or data[at] == 0 or data[at + 1] > 1:
-                return 0
-            return leb.uleb_at(data, at + 2)[0] * 65536
-    return 0

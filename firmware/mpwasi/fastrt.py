@@ -482,6 +482,28 @@ def load_aot(directory, name):
     return mod
 
 
+# a board loads an ahead-of-time .mpy only if it takes at most 1/AOT_SHARE of the free heap (its
+# code lives in the heap): the program keeps the rest, and runs in the interpreter otherwise
+AOT_SHARE = 3
+
+
+def _fits(path):
+    try:
+        import gc
+        free = gc.mem_free()
+    except (ImportError, AttributeError):
+        return True  # (CPython: no fixed heap)
+    import os
+    try:
+        size = os.stat(path)[6]
+    except OSError:
+        return False
+    if size * AOT_SHARE <= free:
+        return True
+    gc.collect()
+    return size * AOT_SHARE <= gc.mem_free()
+
+
 def find_aot(path):
     """If `<stem>_<hash16>.mpy` for the module file at `path` sits next to it (else one of the
     `<stem>_<hash16>_<board>.mpy` that `mpwasi compile` writes), load and register it: the first
@@ -500,7 +522,7 @@ def find_aot(path):
     except OSError:
         return None
     for n in [name + ".mpy"] + [n for n in names if n.startswith(name + "_") and n.endswith(".mpy")]:
-        if n not in names:
+        if n not in names or not _fits(directory + "/" + n):
             continue
         try:
             mod = load_aot(directory, n[:-4])

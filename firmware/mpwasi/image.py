@@ -110,13 +110,17 @@ def _value(b, p):
     if t == 0x6E:
         return -v, p
     if t == 0x28 or t == 0x5B:
-        items = []
-        for _ in range(v):
-            x, p = _value(b, p)
-            items.append(x)
+        if v > len(b) - p:
+            raise _Bad()
+        # (sized once: a list grown item by item leaves a trail of freed blocks on a small heap)
+        items = [None] * v
+        for i in range(v):
+            items[i], p = _value(b, p)
         return (tuple(items) if t == 0x28 else items), p
     if p + v > len(b):
         raise _Bad()
+    # (b: a memoryview, so a slice copies nothing; an array is made from bytes, which it reads as
+    # its items' little-endian bytes)
     if t == 0x62:
         return bytes(b[p:p + v]), p + v
     if t == 0x73:
@@ -138,7 +142,7 @@ def load(img, data):
         payload = mv[HEAD:]
         if bytes(mv[37:69]) != _sha256(payload):
             return None
-        fields, end = _value(img, HEAD)
+        fields, end = _value(mv, HEAD)
         if end != len(img) or not isinstance(fields, tuple) or len(fields) != len(FIELDS):
             return None
     except (_Bad, IndexError, ValueError, TypeError, UnicodeError, ImportError, AttributeError):

@@ -319,10 +319,12 @@ def execute(func, args, limits=None, budget=None):
     except RecursionError:
         fn, pc = _take_last()
         raise Trap("call stack exhausted", backtrace(fr, fn, pc))
-    except MemoryError:
+    except MemoryError as e:
         fn, pc = _take_last()
-        reason = "call stack exhausted" if len(fr) > 4000 else "out of memory"
         s = None
+        e = str(e)  # (MicroPython: "memory allocation failed, allocating N bytes")
+        reason = "call stack exhausted" if len(fr) > 4000 else (
+            "out of memory (%s)" % e if e else "out of memory")
         raise Trap(reason, backtrace(fr, fn, pc))
     except BaseException:
         _take_last()

@@ -33,17 +33,32 @@ class Pages:
     def __init__(self, n):
         self.n = n
         self.p = [None] * ((n + MASK) >> SHIFT)
+        self.spare = []  # zero pages allocated ahead (reserve), used before any new one
 
     def __len__(self):
         return self.n
 
-    def resident(self):
-        """Bytes held by the allocated pages."""
+    def reserve(self, k):
+        """Allocates up to k pages now, for the first pages written later: taken while the heap is
+        not yet fragmented by the run (a long run can leave plenty free but no block a page
+        needs). Stops quietly where the heap does."""
+        try:
+            for _ in range(k):
+                self.spare.append(bytearray(SIZE))
+        except MemoryError:
+            pass
+
+    def touched(self):
+        """Bytes of the pages written so far."""
         k = 0
         for pg in self.p:
             if pg is not None:
                 k += SIZE
         return k
+
+    def resident(self):
+        """Bytes held in the heap: the pages written and those reserved."""
+        return self.touched() + len(self.spare) * SIZE
 
     def grow_to(self, n):
         # raises MemoryError (nothing changed) when the page list cannot grow
@@ -59,7 +74,7 @@ class Pages:
     def _page(self, i):
         pg = self.p[i]
         if pg is None:
-            pg = bytearray(SIZE)
+            pg = self.spare.pop() if self.spare else bytearray(SIZE)
             self.p[i] = pg
         return pg
 

@@ -124,6 +124,17 @@ PAGED = _env_paged()
 DENSE_SPARE = 64 * 1024
 
 
+# a paged memory allocates this many pages ahead, at most 1/8 of the free heap (paged.reserve)
+PAGE_RESERVE = 4
+
+
+def _reserve_pages(pages):
+    free = _free()
+    if free is not None:
+        k = free // (8 * 4096)
+        pages.reserve(k if k < PAGE_RESERVE else PAGE_RESERVE)
+
+
 class Memory:
     """A linear memory. `data` is one bytearray (dense) where the memory fits as one block, else a
     paged.Pages (pages allocated on first write; `paged` is True). A cap (Limits.memory_bytes) may
@@ -142,6 +153,7 @@ class Memory:
             raise Trap("out of memory: linear memory of %d pages (at most %d)" % (min, MAX_PAGES))
         if paged is None:
             paged = PAGED
+        self._pageable = paged is not False  # (a dense memory may go paged when it cannot grow)
         if paged is None and n > 0:
             # a board: dense only with room beside it (MicroPython's allocator then has the heap
             # for the program); an allocation that fails goes paged
@@ -161,6 +173,7 @@ class Memory:
         from . import paged as _paged
         try:
             self.data = _paged.Pages(n)
+            _reserve_pages(self.data)
         except MemoryError:
             from .compat import largest_block
             raise Trap("out of memory: linear memory of %d bytes (%d pages); the heap's largest free "
@@ -237,11 +250,40 @@ class Memory:
         except MemoryError:
             if len(self.data) > old_len:
                 self.data[old_len:] = b""  # (MicroPython's bytearray has no slice deletion)
+            data = None
+            # a board whose heap has no block for the larger bytes: the memory goes paged (its
+            # zero pages cost nothing), where a memory may (PAGED is not False)
+            if self._pageable and _free() is not None and self._to_paged(want):
+                self.pages = new
+                return old
             self._views()
             return -1
         self.pages = new
         self._views()
         return old
+
+    def _to_paged(self, n):
+        # the dense bytes as a paged memory of n bytes, pages of zeros left unallocated; False
+        # (the dense bytes kept) when even that does not fit
+        from . import paged as _paged
+        try:
+            pages = _paged.Pages(n)
+            data = self.data
+            size = _paged.SIZE
+            zero = bytes(size)
+            for i in range(len(data) // size):
+                chunk = data[i * size:(i + 1) * size]
+                if chunk != zero:
+                    pages.p[i] = bytearray(chunk)
+                chunk = None
+        except MemoryError:
+            return False
+        self.data = pages
+        self.paged = True
+        _reserve_pages(pages)
+        _paged.install()
+        self._views()
+        return True
 
     def read(self, addr, n):
         if addr < 0 or addr + n > len(self.data):
@@ -429,11 +471,10 @@ class Function:
 # ---------------------------------------------------------------- module
 
 def _func_name(decoded, idx):
-    # the name section's name of function idx, or None; the decoder (which a board released after
-    # loading) is imported again for it, and a heap too full for that gives no name
+    # the name section's name of function idx, or None (a heap too full to read it: None too)
     try:
-        from . import binary
-        return binary.func_name(decoded, idx)
+        from .sections import names
+        return names(decoded.data, decoded.names_at, idx)
     except MemoryError:
         return None
 
@@ -564,13 +605,13 @@ class Module:
 
     @property
     def func_names(self):
-        from . import binary
-        return binary.func_names(self.decoded)
+        from .sections import names
+        return names(self.decoded.data, self.decoded.names_at)
 
     @property
     def global_names(self):
-        from . import binary
-        return binary.global_names(self.decoded)
+        from .sections import names
+        return names(self.decoded.data, self.decoded.global_names_at)
 
 
 def _env_image():
@@ -791,10 +832,10 @@ class Instance:
 
 def reserve_memory(data, limits):
     """A bytearray as large as the initial linear memory module bytes define (capped by the
-    limits; binary.initial_memory), or None: held while decoding on a small heap, so that the
+    limits; sections.initial_memory), or None: held while decoding on a small heap, so that the
     memory's one large block is still there when the instance is made."""
-    from . import binary
-    want = binary.initial_memory(data)
+    from .sections import initial_memory
+    want = initial_memory(data)
     cap = getattr(limits, "memory_bytes", None)
     if cap is not None and cap < want:
         want = cap

@@ -483,7 +483,7 @@ def read_module(path):
     """A module file's bytes without its custom sections (except "name", kept for backtraces): a
     2 MB module with debug sections loads in little more than its code needs. Two passes over the
     file: sizes first, then one buffer of exactly that size filled in place."""
-    from .binary import file_sections
+    from .sections import file_sections
     with open(path, "rb") as f:
         header = f.read(8)
         if len(header) != 8:

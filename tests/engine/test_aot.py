@@ -194,3 +194,21 @@ def test_run_pushes_the_matching_aot_file_next_to_the_module_on_the_board(tmp_pa
     pico.profile = load_profile("rpi_pico")
     assert cli._push_aot(pico, str(mod), data, "/apps/game.wasm") == "/apps/game_%s.mpy" % digest
     assert sent == [("/apps/game_%s.mpy" % digest, b"M-pico")]
+
+
+@needs_mpy_cross
+def test_a_compiled_file_too_large_for_the_free_heap_is_left_to_the_interpreter(micropython, tmp_path):
+    # a board holds an ahead-of-time .mpy in its heap: one larger than 1/AOT_SHARE of what is free
+    # is not loaded (the program runs in the interpreter and keeps the heap); with room it is
+    wasm = copy_program(tmp_path, "fib")
+    mpy, _ = aot.build(wasm, "unix")
+    size = os.path.getsize(mpy)
+    from mpwasi import fastrt
+    code = ("import gc, mpwasi\nfrom mpwasi import compile as fast\ngc.collect()\n"
+            "ballast = bytearray(gc.mem_free() - %d)\n"
+            "print(mpwasi.run(%r, ['10']), len(fast.AOT))\n")
+    # free heap left: a little below AOT_SHARE x the file's size, and far above it
+    for left, want in ((size * fastrt.AOT_SHARE - 65536, "0 0"), (8 * 1024 * 1024, "0 1")):
+        p = run_micropython(["-c", code % (left, wasm)], path=[FIRMWARE], heapsize="16M", timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.endswith(want + "\n"), (left, p.stdout)

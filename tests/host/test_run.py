@@ -163,3 +163,25 @@ def test_module_the_engine_refuses_is_one_clear_line(sim, tmp_path):
     assert r.returncode == 1
     err = r.stderr.decode()
     assert "mpwasi: bad.wasm: DecodeError: " in err and "Traceback" not in err
+
+
+def test_compiled_code_too_large_for_the_heap_is_not_pushed_and_the_program_runs(sim, tmp_path):
+    # an ahead-of-time .mpy beside the module that is more than the board would load beside it
+    # (mpwasi.fastrt.AOT_SHARE of its heap): the host says so, does not push it, and the program
+    # runs in the interpreter
+    import hashlib
+    import shutil
+    from mpwasi.fastrt import AOT_SHARE, aot_name
+    with Device(sim.port) as d:
+        heap = d.info()["heap"]
+    module = tmp_path / "big.wasm"
+    shutil.copy(os.path.join(EXAMPLES, "hello.wasm"), module)
+    digest = hashlib.sha256(module.read_bytes()).hexdigest()
+    (tmp_path / (aot_name("big", digest) + ".mpy")).write_bytes(b"M" * (heap // AOT_SHARE + 1024))
+    r = mpwasi(sim, "run", "--port", sim.port, str(module))
+    err = r.stderr.decode()
+    assert (r.returncode, r.stdout) == (0, b"Hello, world!\n"), err
+    assert "too large for the board's heap" in err and "runs in the interpreter" in err
+    with Device(sim.port) as d:
+        names = [entry[0] for entry in d.listdir("/apps")]
+    assert "big.wasm" in names and not [n for n in names if n.startswith("big_")], names
