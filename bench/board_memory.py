@@ -2,8 +2,9 @@
 
     python3 bench/board_memory.py [--json] [--board rpi_pico,esp32] [--only unix|mp32]
 
-For each board profile and each program (examples/hello.wasm, bench/programs/fib.wasm: a C program
-built with wasm-ld's defaults, two 64 KiB pages of memory), bench/board_probe.py runs the program
+For each board profile and each program (examples/hello.wasm; bench/programs/hello_default.wasm and
+bench/programs/fib.wasm: C programs built with wasm-ld's defaults, two 64 KiB pages of memory, the
+second with printf), bench/board_probe.py runs the program
 through mpwasi.run with the engine as .mpy files (mpy-cross bytecode, as a board holds it) and
 reports:
   import      heap kept by `import mpwasi`; +wasi: and `import mpwasi.wasi`
@@ -41,6 +42,7 @@ from host_tools import load_image, profiles  # noqa: E402
 
 PROBE = os.path.join(HERE, "board_probe.py")
 PROGRAMS = {"hello": os.path.join(REPO, "examples", "hello.wasm"),
+            "hello_default": os.path.join(REPO, "bench", "programs", "hello_default.wasm"),
             "fib": os.path.join(REPO, "bench", "programs", "fib.wasm")}
 PICO_PER_UNIX = 70
 WORD_SCALE = 2

@@ -124,15 +124,38 @@ PAGED = _env_paged()
 DENSE_SPARE = 64 * 1024
 
 
-# a paged memory allocates this many pages ahead, at most 1/8 of the free heap (paged.reserve)
+# a paged memory holds this many pages ahead, at most 1/8 of the free heap (paged.reserve): the
+# pages prefetch_pages took before loading, else allocated when the memory is made
 PAGE_RESERVE = 4
+_PREFETCHED = []
+
+
+def prefetch_pages(k=PAGE_RESERVE):
+    """Allocates up to k zero pages for the next paged memory, on a small heap (a board) before a
+    module is loaded: loading leaves the heap in small pieces, where a page may find no block.
+    drop_prefetched() gives back what no memory took."""
+    free = _free()
+    if free is None or free > 4 * 1024 * 1024:
+        return
+    n = free // (8 * 4096)
+    try:
+        while len(_PREFETCHED) < (k if k < n else n):
+            _PREFETCHED.append(bytearray(4096))
+    except MemoryError:
+        pass
+
+
+def drop_prefetched():
+    del _PREFETCHED[:]
 
 
 def _reserve_pages(pages):
+    while _PREFETCHED:
+        pages.spare.append(_PREFETCHED.pop())
     free = _free()
-    if free is not None:
+    if free is not None and len(pages.spare) < PAGE_RESERVE:
         k = free // (8 * 4096)
-        pages.reserve(k if k < PAGE_RESERVE else PAGE_RESERVE)
+        pages.reserve((k if k < PAGE_RESERVE else PAGE_RESERVE) - len(pages.spare))
 
 
 class Memory:
@@ -404,23 +427,30 @@ class HostFunc:
 class Function:
     """A function: defined in a wasm instance (host is None) or wrapping a HostFunc."""
 
+    # defaults at class level: an instance holds only what differs (a board's heap pays per
+    # attribute, for every function of a module)
+    host = None
+    _name = None
+    code = None
+    start = 0
+    end = 0
+    side = None
+    local_init = None
+    fused = True  # when False, the interpreter fuses its code once it is hot
+    entry = None  # (code, start, side, end, nparams, local_init), set by the interpreter
+    base = 0  # the module offset of code[0] (a function fused into a buffer of its own)
+
     def __init__(self, ftype, inst=None, idx=0, host=None, name=None):
         self.ftype = ftype  # (param codes, result codes)
         self.inst = inst
         self.idx = idx
-        self.host = host
-        self._name = name
+        if host is not None:
+            self.host = host
+        if name is not None:
+            self._name = name
         self.nparams = len(ftype[0])
         self.nres = len(ftype[1])
-        self.code = None
-        self.start = 0
-        self.end = 0
-        self.side = None
-        self.local_init = None
-        self.fused = True  # when False, the interpreter fuses its code once it is hot
         self.heat = HEAT
-        self.entry = None  # (code, start, side, end, nparams, local_init), set by the interpreter
-        self.base = 0  # the module offset of code[0] (a function fused into a buffer of its own)
 
     @property
     def type(self):
@@ -749,7 +779,8 @@ class Instance:
             lt, start, end = m.codes[i]
             f = Function(m.types[m.funcs[idx]], self, idx)
             f.code = data
-            f.fused = fused
+            if not fused:
+                f.fused = fused
             # fusing costs time in proportion to the body: a large function must be hotter
             f.heat = HEAT + ((end - start) >> 3) if HEAT > 1 else 1
             f.start = start

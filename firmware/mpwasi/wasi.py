@@ -27,7 +27,8 @@ import sys
 
 from . import compat
 from .errors import Exit, LinkError, Trap
-from .runtime import HostFunc, Instance, Module, load_image, release, reserve_memory
+from .runtime import (HostFunc, Instance, Module, load_image, release, reserve_memory, prefetch_pages,
+                      drop_prefetched)
 from .wasi_abi import (
     CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME, EBADF, EINVAL,
     EISDIR, ENAMETOOLONG, ENOSYS, ENOTCAPABLE, ENOTSOCK, ESPIPE, ESUCCESS, FDFLAG_APPEND, FT_CHAR,
@@ -573,6 +574,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     decoded = None
     if isinstance(path_or_bytes, str):
         compat.collect()
+        prefetch_pages()  # (a board: pages for a paged memory, before loading cuts up the heap)
         data = read_module(path_or_bytes)
         if argv0 is None:
             argv0 = path_or_bytes.rsplit("/", 1)[-1]
@@ -582,7 +584,11 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
     # On a small heap, decoding leaves it too fragmented for the linear memory's one large block:
     # hold a block that size while decoding, and give it back just before instantiating.
     reserve = reserve_memory(data, limits) if compat.MICROPYTHON and decoded is None else None
-    module = Module(data, decoded)
+    try:
+        module = Module(data, decoded)
+    except BaseException:
+        drop_prefetched()
+        raise
     decoded = data = None
     release("validate", "binary", "opcodes")
     wasi = Wasi([argv0 or "main.wasm"] + list(args), env, dirs, stdin, stdout, stderr)
@@ -592,6 +598,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
             reserve = None
             compat.collect()
             instance = Instance(module, imports, limits)
+            drop_prefetched()  # (a dense memory took none)
             module = None
             start = instance.exports.get("_start")
             if is_app(instance):
@@ -611,6 +618,7 @@ def run(path_or_bytes, args=(), env=None, dirs=None, limits=None, stdin=None, st
         print_trap(trap, _text_stream(err))
         return TRAP_STATUS
     finally:
+        drop_prefetched()
         wasi.close()
 
 

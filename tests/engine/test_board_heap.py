@@ -67,3 +67,22 @@ print(len(m.data.spare), m.data[70000], m.data[1])
     r = run_code(code, heapsize="600K")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout == "4 16384\n0 1 0\n", r.stdout + r.stderr
+
+
+def test_pages_prefetched_before_loading_go_to_the_next_paged_memory(micropython):
+    # mpwasi.run takes them before it reads the module (loading leaves a small heap in pieces);
+    # a paged memory made later holds them, a dense one leaves them to drop_prefetched
+    code = FRAGMENT + """
+runtime.prefetch_pages()
+first = list(runtime._PREFETCHED)
+keep = fragment()
+m = runtime.Memory(2, None, paged=True)
+print(len(first), [any(p is q for q in first) for p in m.data.spare], len(runtime._PREFETCHED))
+runtime.prefetch_pages()
+print(len(runtime._PREFETCHED) <= 4)
+runtime.drop_prefetched()
+print(len(runtime._PREFETCHED))
+"""
+    r = run_code(code, heapsize="600K")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == "4 [True, True, True, True] 0\nTrue\n0\n", r.stdout + r.stderr
