@@ -34,6 +34,13 @@ def installed(tmp_path_factory):
     # the dependencies (mpremote, pyserial, micropython...) are those this Python has
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(str(tmp / "venv"))
     bin_dir = tmp / "venv" / "bin"
+    # (run from a venv, as .ci/run does, the new venv's "system" packages are the base Python's, not
+    # this venv's: a .pth file lets it see the packages this Python sees, the checkout's excepted)
+    seen = [p for p in sys.path if p.endswith("-packages") and os.path.isdir(p)]
+    r = subprocess.run([str(bin_dir / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                       capture_output=True, text=True, timeout=120, env=clean_env())
+    with open(os.path.join(r.stdout.strip(), "outer-packages.pth"), "w") as f:
+        f.write("\n".join(seen) + "\n")
     r = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
                        capture_output=True, text=True, timeout=600, env=clean_env())
     assert r.returncode == 0, r.stdout + r.stderr
